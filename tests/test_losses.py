@@ -1,0 +1,96 @@
+import math
+
+import pytest
+import torch
+from torch.testing import assert_close
+
+from gankit import GankitError, losses
+
+
+def logits_grid():
+    return torch.linspace(-8.0, 8.0, 33, dtype=torch.float64)
+
+
+def grad_of(fn, l):
+    l = l.clone().requires_grad_(True)
+    fn(l).backward()
+    return l.grad
+
+
+def test_discriminator_loss_matches_cross_entropy_closed_form():
+    r = torch.tensor([2.0, -1.0, 0.5], dtype=torch.float64)
+    f = torch.tensor([-3.0, 0.0, 1.5, 4.0], dtype=torch.float64)
+    expected = -torch.log(torch.sigmoid(r)).mean() - torch.log(1 - torch.sigmoid(f)).mean()
+    assert_close(losses.discriminator_loss(r, f), expected)
+    assert_close(losses.value_function(r, f), -expected)
+
+
+def test_value_is_minus_log4_when_d_is_half_everywhere():
+    zero = torch.zeros(10, dtype=torch.float64)
+    assert_close(losses.value_function(zero, zero), torch.tensor(-math.log(4.0), dtype=torch.float64))
+
+
+def test_discriminator_loss_gradients():
+    r, f = logits_grid(), logits_grid().flip(0)
+    r_, f_ = r.clone().requires_grad_(True), f.clone().requires_grad_(True)
+    losses.discriminator_loss(r_, f_).backward()
+    n = len(r)
+    assert_close(r_.grad, -(1 - torch.sigmoid(r)) / n)  # d/dl softplus(-l) = -(1 - D)
+    assert_close(f_.grad, torch.sigmoid(f) / n)  # d/dl softplus(l) = D
+
+
+@pytest.mark.parametrize(
+    "name, value, grad",
+    [
+        ("minimax", lambda D, l: torch.log(1 - D), lambda D, l: -D),
+        ("nonsaturating", lambda D, l: -torch.log(D), lambda D, l: -(1 - D)),
+        ("maximum_likelihood", lambda D, l: -0.5 * D / (1 - D), lambda D, l: -0.5 * D / (1 - D)),
+    ],
+)
+def test_generator_costs_value_and_gradient_match_closed_forms(name, value, grad):
+    l = logits_grid()
+    D = torch.sigmoid(l)
+    cost = losses.generator_cost(name)
+    assert_close(cost(l), value(D, l).mean())
+    assert_close(grad_of(cost, l), grad(D, l) / len(l))
+
+
+def test_saturating_gradient_vanishes_where_nonsaturating_does_not():
+    # D(G(z)) -> 0: D confidently rejects the samples (early training).
+    l = torch.tensor([-2.0, -6.0, -12.0, -20.0], dtype=torch.float64)
+    for i in range(len(l)):
+        one = l[i : i + 1]
+        g_minimax = grad_of(losses.minimax_generator_loss, one).abs().item()
+        g_ns = grad_of(losses.nonsaturating_generator_loss, one).abs().item()
+        assert_close(g_minimax, torch.sigmoid(one).item())  # = D(G(z)) -> 0
+        assert_close(g_ns, 1 - torch.sigmoid(one).item())  # -> 1
+    assert grad_of(losses.minimax_generator_loss, l[-1:]).abs().item() < 1e-8
+    assert grad_of(losses.nonsaturating_generator_loss, l[-1:]).abs().item() > 0.99
+
+
+def test_losses_are_finite_for_extreme_logits():
+    l = torch.tensor([-1e4, 1e4])
+    assert torch.isfinite(losses.discriminator_loss(l, l))
+    assert torch.isfinite(losses.nonsaturating_generator_loss(l))
+    assert torch.isfinite(losses.minimax_generator_loss(l))
+
+
+def test_unknown_cost_names_the_valid_ones():
+    with pytest.raises(GankitError, match="nonsaturating"):
+        losses.generator_cost("wasserstein")
+
+
+def test_class_cross_entropy_matches_log_softmax_closed_form():
+    logits = torch.tensor([[2.0, 0.5, -1.0], [0.0, 0.0, 3.0]], dtype=torch.float64, requires_grad=True)
+    y = torch.tensor([0, 1])
+    loss = losses.class_cross_entropy(logits, y)
+    p = torch.softmax(logits.detach(), 1)
+    assert_close(loss, -(torch.log(p[0, 0]) + torch.log(p[1, 1])) / 2)
+    loss.backward()
+    assert_close(logits.grad, (p - torch.nn.functional.one_hot(y, 3)) / 2)
+
+
+def test_r1_penalty_for_linear_discriminator_is_squared_weight_norm():
+    w = torch.tensor([[3.0], [4.0]])
+    x = torch.randn(5, 2, requires_grad=True)
+    assert_close(losses.r1_penalty((x @ w).squeeze(1), x), torch.tensor(25.0))
