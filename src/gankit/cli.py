@@ -50,13 +50,13 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
     from gankit.train import fit
 
-    bar = tqdm(total=cfg.train.steps, desc=cfg.preset, unit="step", dynamic_ncols=True, file=sys.stderr)
-    started = [False]
+    bars = []  # the bar appears with the first step, so an early error prints one line only
 
     def progress(step: int, stats) -> None:
-        if not started[0]:
-            bar.n = bar.last_print_n = step - 1
-            started[0] = True
+        if not bars:
+            bars.append(tqdm(total=cfg.train.steps, initial=step - 1, desc=cfg.preset, unit="step",
+                             dynamic_ncols=True, file=sys.stderr))
+        bar = bars[0]
         bar.update(1)
         if step % 10 == 0 or step == cfg.train.steps:
             bar.set_postfix(d_loss=f"{stats.d_loss:.3f}", g_loss=f"{stats.g_loss:.3f}",
@@ -65,7 +65,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
     try:
         trainer = fit(cfg, out, resume=args.resume, progress=progress)
     finally:
-        bar.close()
+        for bar in bars:
+            bar.close()
     print(f"trained {cfg.preset} to step {trainer.step}: {out}")
     return 0
 

@@ -1,0 +1,62 @@
+import json
+
+import pytest
+
+from gankit import GankitError, config
+from gankit.models import build
+
+
+def test_every_preset_resolves_and_builds_its_models():
+    shapes = {"gauss1d": (1,), "ring8": (2,), "grid25": (2,), "mnist5k": (1, 28, 28), "digits": (1, 8, 8),
+              "mnist": (1, 28, 28), "fashion-mnist": (1, 28, 28), "cifar10": (3, 32, 32)}
+    for name in config.PRESETS:
+        cfg = config.resolve(name)
+        G, D = build(cfg.model, shapes[cfg.data.name])
+        assert G.z_dim == cfg.model.z_dim
+        assert cfg.preset == name
+
+
+def test_parse_sets_types_values():
+    got = config.parse_sets(["train.k=3", "train.lr_g=1e-3", "data.name=ring8", "seed=7", "train.steps=2e3"])
+    assert got == {"train.k": 3, "train.lr_g": 1e-3, "data.name": "ring8", "seed": 7, "train.steps": 2000}
+
+
+@pytest.mark.parametrize("item, message", [
+    ("train.kk=3", r"unknown config key 'train.kk'; did you mean 'train.k'\?"),
+    ("train.lr=0.1", r"did you mean 'train.lr_g'\?"),
+    ("trian.steps=5", r"did you mean 'train.steps'\?"),
+    ("train.k=two", r"train.k: expected int, got 'two'"),
+    ("train.steps=1.5", r"train.steps: expected int"),
+    ("train.lr_d=fast", r"train.lr_d: expected float"),
+    ("noequals", r"expected key=value"),
+])
+def test_bad_set_items_name_the_key(item, message):
+    with pytest.raises(GankitError, match=message):
+        config.parse_sets([item])
+
+
+@pytest.mark.parametrize("key, value", [
+    ("train.k", 0), ("train.lr_g", 0.0), ("train.lr_d", -1.0), ("data.batch_size", 0), ("train.steps", 0),
+    ("train.beta1", 1.0), ("train.g_cost", "wgan"), ("train.optimizer", "rmsprop"), ("data.name", "imagenet"),
+    ("model.family", "stylegan"), ("log.every", 0),
+])
+def test_out_of_range_values_name_the_key(key, value):
+    with pytest.raises(GankitError, match=f"^{key}: "):
+        config.resolve("ring8", {key: value})
+
+
+def test_unknown_preset_suggests_the_closest():
+    with pytest.raises(GankitError, match="did you mean 'ring8'"):
+        config.resolve("ring9")
+
+
+def test_config_round_trips_through_json():
+    cfg = config.resolve("mnist-mlp", {"train.k": 2, "seed": 5})
+    assert config.from_dict(json.loads(cfg.to_json())) == cfg
+
+
+def test_from_dict_rejects_bad_saved_values():
+    raw = config.resolve("ring8").to_dict()
+    raw["train"]["k"] = "many"
+    with pytest.raises(GankitError, match="train.k"):
+        config.from_dict(raw)
