@@ -64,22 +64,31 @@ def save(run_dir: Path, step: int, G: torch.nn.Module, D: torch.nn.Module, state
     root = Path(run_dir) / "checkpoints"
     root.mkdir(parents=True, exist_ok=True)
     folder = root / f"step_{step:07d}"
+    if (root / "last").resolve() == folder.resolve():
+        return folder  # this step is already saved (e.g. a signal right after the periodic save)
     if folder.exists():
         shutil.rmtree(folder)
-    folder.mkdir()
-    meta = {"step": str(step), "shape": ",".join(map(str, shape))}
-    save_file(_tensors(G), folder / GENERATOR, metadata=meta)
-    save_file(_tensors(D), folder / DISCRIMINATOR, metadata={"step": str(step)})
-    torch.save({**state, "step": step}, folder / STATE)
-    for name in (GENERATOR, DISCRIMINATOR, STATE):
-        _fsync(folder / name)
-    _fsync(folder)
     link_tmp = root / "last.tmp"
-    if link_tmp.is_symlink() or link_tmp.exists():
-        link_tmp.unlink()
-    os.symlink(folder.name, link_tmp)
-    os.replace(link_tmp, root / "last")
-    _fsync(root)
+    try:
+        folder.mkdir()
+        meta = {"step": str(step), "shape": ",".join(map(str, shape))}
+        save_file(_tensors(G), folder / GENERATOR, metadata=meta)
+        save_file(_tensors(D), folder / DISCRIMINATOR, metadata={"step": str(step)})
+        torch.save({**state, "step": step}, folder / STATE)
+        for name in (GENERATOR, DISCRIMINATOR, STATE):
+            _fsync(folder / name)
+        _fsync(folder)
+        if link_tmp.is_symlink() or link_tmp.exists():
+            link_tmp.unlink()
+        os.symlink(folder.name, link_tmp)
+        os.replace(link_tmp, root / "last")  # the commit point
+        _fsync(root)
+    except BaseException:
+        if (root / "last").resolve() != folder.resolve():
+            shutil.rmtree(folder, ignore_errors=True)
+        if link_tmp.is_symlink():
+            link_tmp.unlink()
+        raise
     _remove_stale(root, keep=folder.name)
     return folder
 

@@ -325,7 +325,13 @@ def fit(cfg: config_lib.Config, run_dir: Path, *, resume: bool = False,
             if step % log.sample_every == 0 or is_last:
                 _write_samples(trainer, run_dir, step, writer, real_view)
             if step % log.checkpoint_every == 0 or is_last or stop.signum is not None:
-                trainer.save_checkpoint(run_dir)
+                try:
+                    trainer.save_checkpoint(run_dir)
+                except OSError as exc:
+                    kept = checkpoint.latest(run_dir)
+                    where = f"{kept.name} is intact" if kept else "there is no earlier checkpoint"
+                    raise GankitError(f"step {step}: could not write the checkpoint ({exc.strerror or exc}); "
+                                      f"{where}") from None
             if progress is not None:
                 progress(step, stats)
             if stop.signum is not None:

