@@ -2,7 +2,8 @@
 
 Every fixture file is written here from known pixel values, so each test checks a reader
 against the format's definition, not against the reader's own output. The fuzz tests feed
-random, truncated and bit-flipped files and require a TensorData or a GankitError, nothing else.
+random, truncated and bit-flipped files and require a TensorData or a GankitError, nothing else;
+``GANKIT_FUZZ_EXAMPLES=5000`` runs more examples per fuzz test than the default 60.
 """
 
 from __future__ import annotations
@@ -31,9 +32,16 @@ from gankit.data import files, load_dataset
 from gankit.data.base import TensorData
 
 IMAGES_MAGIC, LABELS_MAGIC = 0x803, 0x801
-NEEDS_NON_ROOT = pytest.mark.skipif(
-    hasattr(os, "geteuid") and os.geteuid() == 0, reason="root reads files whatever their permissions"
-)
+
+
+def deny_reading(path: pathlib.Path) -> None:
+    """chmod 0, or skip where this user reads files whatever their permissions (root)."""
+    path.chmod(0)
+    try:
+        path.open("rb").close()
+    except PermissionError:
+        return
+    pytest.skip("this user reads files whatever their permissions")
 
 
 def unit(pixels) -> torch.Tensor:
@@ -117,6 +125,10 @@ def test_idx_path_problems(tmp_path):
         files.idx(str(images), "train", "mnist")
     with pytest.raises(GankitError, match=r"mnist: unknown split 'valid'; valid: train, test"):
         files.idx(str(tmp_path), "valid", "mnist")
+    with pytest.raises(GankitError, match=r"^no folder given \(mnist expects"):
+        files.idx("", "train", "mnist")
+    with pytest.raises(GankitError, match=r"^no file given$"):
+        files.npz("", "train")
 
 
 def test_idx_wrong_magic_number(tmp_path):
@@ -142,7 +154,8 @@ def test_idx_truncated_file(tmp_path, gz):
     whole = idx_bytes(IMAGES_MAGIC, images)
     write(tmp_path / f"train-images-idx3-ubyte{'.gz' if gz else ''}", whole[:-100], gz)
     write(tmp_path / "train-labels-idx1-ubyte", idx_bytes(LABELS_MAGIC, labels))
-    with pytest.raises(GankitError, match=r"truncated: the header declares 5 images of 28x28 \(3920 bytes\) but the file holds 3820$"):
+    message = r"truncated: the header declares 5 images of 28x28 \(3920 bytes\) but the file holds 3820$"
+    with pytest.raises(GankitError, match=message):
         files.idx(str(tmp_path), "train", "mnist")
 
 
@@ -159,6 +172,15 @@ def test_idx_huge_declared_count_fails_fast_without_allocating(tmp_path, gz):
     finally:
         tracemalloc.stop()
     assert peak < 16 * 2**20
+
+
+def test_idx_dimensions_whose_product_overflows_64_bits(tmp_path):
+    header = struct.pack(">IIII", IMAGES_MAGIC, 2**32 - 1, 2**32 - 1, 2**32 - 1)  # ~2**96 bytes
+    write(tmp_path / "train-images-idx3-ubyte", header + bytes(100))
+    write(tmp_path / "train-labels-idx1-ubyte", idx_bytes(LABELS_MAGIC, np.zeros(3, np.uint8)))
+    declared = (2**32 - 1) ** 3
+    with pytest.raises(GankitError, match=rf"\({declared} bytes\) but the file holds 100$"):
+        files.idx(str(tmp_path), "train", "mnist")
 
 
 def test_idx_trailing_bytes_are_an_error(tmp_path):
@@ -215,10 +237,9 @@ def test_idx_a_folder_where_a_file_is_expected(tmp_path):
         files.idx(str(tmp_path), "train", "mnist")
 
 
-@NEEDS_NON_ROOT
 def test_idx_permission_denied(tmp_path):
     write_mnist(tmp_path)
-    (tmp_path / "train-images-idx3-ubyte").chmod(0)
+    deny_reading(tmp_path / "train-images-idx3-ubyte")
     with pytest.raises(GankitError, match=r"train-images-idx3-ubyte: permission denied"):
         files.idx(str(tmp_path), "train", "mnist")
 
@@ -368,6 +389,39 @@ def test_cifar10_a_pickle_cannot_alter_numpy_for_later_loads(tmp_path):
     assert files.cifar10(str(tmp_path), "train").x.shape == (15, 3, 32, 32)
 
 
+class Reduce:
+    """Unpickles as ``fn(*args)``."""
+
+    def __init__(self, fn, *args):
+        self.fn, self.args = fn, args
+
+    def __reduce__(self):
+        return self.fn, self.args
+
+
+@pytest.mark.parametrize(
+    "payload, message",
+    [
+        # ndarray((n,), object) fills n pointers with None: with n = 10**9, gigabytes from a few bytes.
+        (Reduce(np.ndarray, (1000,), "O"), r"corrupt pickle \(TypeError: .*not callable"),
+        (Reduce(np.zeros(0).__reduce__()[0], np.ndarray, (1000,), "O"), r"_reconstruct called with unexpected"),
+    ],
+)
+def test_cifar10_numpy_globals_only_rebuild_arrays(tmp_path, payload, message):
+    write_cifar(tmp_path)
+    (tmp_path / "test_batch").write_bytes(pickle.dumps({b"data": payload, b"labels": [0]}, protocol=4))
+    with pytest.raises(GankitError, match=message):
+        files.cifar10(str(tmp_path), "test")
+
+
+def test_cifar10_huge_memo_index_is_refused_before_allocating(tmp_path):
+    write_cifar(tmp_path)
+    # LONG_BINPUT 2**32-1: CPython's unpickler would size its memo table to 32 GB.
+    (tmp_path / "test_batch").write_bytes(b"\x80\x02}r\xff\xff\xff\xff.")
+    with pytest.raises(GankitError, match=r"corrupt pickle \(UnpicklingError: memo index 4294967295 at byte 3"):
+        files.cifar10(str(tmp_path), "test")
+
+
 @pytest.mark.parametrize(
     "batch, message",
     [
@@ -396,7 +450,7 @@ def test_cifar10_truncated_and_garbage_and_missing(tmp_path):
     with pytest.raises(GankitError, match=r"data_batch_3: corrupt pickle \(.*\)$"):
         files.cifar10(str(tmp_path), "train")
     (tmp_path / "data_batch_3").write_bytes(b"this is not a pickle")
-    with pytest.raises(GankitError, match=r"data_batch_3: corrupt pickle \(UnpicklingError"):
+    with pytest.raises(GankitError, match=r"data_batch_3: corrupt pickle \((ValueError|UnpicklingError): "):
         files.cifar10(str(tmp_path), "train")
     (tmp_path / "data_batch_3").unlink()
     with pytest.raises(GankitError, match=r"missing file: .*data_batch_3 \(cifar10 expects data_batch_1\.\.5"):
@@ -413,9 +467,9 @@ def test_cifar10_truncated_and_garbage_and_missing(tmp_path):
 # image folders
 
 
-def save(path: pathlib.Path, array: np.ndarray, mode: str | None = None) -> None:
+def save(path: pathlib.Path, array: np.ndarray) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    Image.fromarray(array, mode).save(path) if mode else Image.fromarray(array).save(path)
+    Image.fromarray(array).save(path)
 
 
 def test_imagefolder_classes_labels_and_exact_pixels(tmp_path):
@@ -539,12 +593,20 @@ def test_npz_shapes_and_float_data(tmp_path):
     np.savez(tmp_path / "f.npz", x=nchw)
     np.savez(tmp_path / "v.npz", x=vectors, labels=np.array([1, 0], np.uint8))
     np.savez(tmp_path / "s.npz", x=np.array([3.0, -4.0]))
+    samples = np.linspace(-1, 1, 2 * 3 * 2 * 2, dtype=np.float32).reshape(2, 3, 2, 2)  # gankit sample's output
+    np.savez(tmp_path / "gen.npz", samples=samples, labels=np.array([1, 1], np.int64))
+    generated = files.npz(str(tmp_path / "gen.npz"), "train")
+    assert_close(generated.x, torch.from_numpy(samples))
+    assert generated.y.tolist() == [1, 1]
     assert_close(files.npz(str(tmp_path / "g.npz"), "train").x, unit(grey[:, None]), rtol=0, atol=1e-6)
     assert files.npz(str(tmp_path / "g.npz"), "train").y is None
     assert_close(files.npz(str(tmp_path / "f.npz"), "train").x, torch.from_numpy(nchw.astype(np.float32)))
     v = files.npz(str(tmp_path / "v.npz"), "train")
-    assert_close(v.x, torch.from_numpy(vectors)) and v.y.tolist() == [1, 0]  # toy vectors: as they are
+    assert_close(v.x, torch.from_numpy(vectors))  # toy vectors: as they are, even outside [-1, 1]
+    assert v.y.tolist() == [1, 0] and v.num_classes == 2
     assert_close(files.npz(str(tmp_path / "s.npz"), "train").x, torch.tensor([[3.0], [-4.0]]))
+    np.savez(tmp_path / "r.npz", x=np.array([-1 - 5e-7, 1 + 5e-7]).reshape(2, 1, 1, 1))  # rounding slack
+    assert torch.equal(files.npz(str(tmp_path / "r.npz"), "train").x.flatten(), torch.tensor([-1.0, 1.0]))
 
 
 def test_npz_test_split_and_shared_num_classes(tmp_path):
@@ -563,7 +625,10 @@ def test_npz_test_split_and_shared_num_classes(tmp_path):
 @pytest.mark.parametrize(
     "arrays, message",
     [
-        ({"x": np.full((2, 1, 3, 3), 1.5, np.float32)}, r"array 'x' holds values in \[1\.5, 1\.5\]; float images must lie in \[-1, 1\]"),
+        (
+            {"x": np.full((2, 1, 3, 3), 1.5, np.float32)},
+            r"array 'x' holds values in \[1\.5, 1\.5\]; float images must lie in \[-1, 1\]",
+        ),
         ({"x": np.array([[0.0, np.nan]])}, r"array 'x' contains NaN or Inf"),
         ({"x": np.array([[0.0, np.inf]], np.float16)}, r"array 'x' contains NaN or Inf"),
         ({"x": np.zeros((0, 2), np.float32)}, r"array 'x' is empty \(shape \(0, 2\)\)"),
@@ -604,10 +669,9 @@ def test_npz_file_problems(tmp_path):
         files.npz(str(tmp_path / "cut.npz"), "train")
 
 
-@NEEDS_NON_ROOT
 def test_npz_permission_denied(tmp_path):
     np.savez(tmp_path / "p.npz", x=np.zeros((2, 2)))
-    (tmp_path / "p.npz").chmod(0)
+    deny_reading(tmp_path / "p.npz")
     with pytest.raises(GankitError, match=r"p\.npz: permission denied"):
         files.npz(str(tmp_path / "p.npz"), "train")
 
@@ -621,7 +685,7 @@ FUZZ = settings(
     deadline=timedelta(seconds=2),
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
-FUZZ_COUNTS = {"idx": 0, "npz": 0, "cifar10": 0, "imagefolder": 0}  # read by benchmarks or -s runs
+FUZZ_COUNTS = {"idx": 0, "npz": 0, "cifar10": 0, "imagefolder": 0}  # inputs tried, for reports
 
 VALID_IMAGES, VALID_LABELS = mnist_arrays(3)
 IDX_FILES = {
@@ -658,11 +722,32 @@ def load_or_gankit_error(load) -> TensorData | None:
     return data
 
 
+def idx_headers(which: str):
+    """A right magic number, random 32-bit dimensions (small, edge or huge), a random payload."""
+    dim = st.one_of(st.integers(0, 30), st.sampled_from([2**31 - 1, 2**31, 2**32 - 1]), st.integers(0, 2**32 - 1))
+    magic, ndim = (IMAGES_MAGIC, 3) if which == "images" else (LABELS_MAGIC, 1)
+    return st.builds(
+        lambda dims, payload: struct.pack(f">I{ndim}I", magic, *dims) + payload,
+        st.tuples(*[dim] * ndim),
+        st.binary(max_size=3000),
+    )
+
+
 @FUZZ
-@given(which=st.sampled_from(["images", "labels"]), gz=st.booleans(), data=st.data())
-def test_fuzz_idx(which, gz, data):
+@given(
+    which=st.sampled_from(["images", "labels"]),
+    how=st.sampled_from(["mutate", "mutate gzip stream", "lying header", "lying header, gzipped"]),
+    data=st.data(),
+)
+def test_fuzz_idx(which, how, data):
     valid = IDX_FILES[which]
-    blob = data.draw(mutated(gzip.compress(valid, mtime=0) if gz else valid))
+    if how == "mutate":
+        blob = data.draw(mutated(valid))
+    elif how == "mutate gzip stream":
+        blob = data.draw(mutated(gzip.compress(valid, mtime=0)))
+    else:
+        blob = data.draw(idx_headers(which))
+        blob = gzip.compress(blob, mtime=0) if how.endswith("gzipped") else blob
     with tempfile.TemporaryDirectory() as folder:
         for kind, content in IDX_FILES.items():
             name = f"train-{kind}-idx{3 if kind == 'images' else 1}-ubyte"

@@ -8,7 +8,7 @@ from torch.testing import assert_close
 from gankit import GankitError
 from gankit.data import load_dataset
 from gankit.metrics import classifier
-from gankit.metrics.classifier import DigitCNN, FeatureNet, classifier_info, classify, load_classifier
+from gankit.metrics.classifier import FeatureNet, classifier_info, classify, load_classifier
 
 ROOT = Path(__file__).resolve().parents[1]
 

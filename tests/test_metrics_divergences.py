@@ -1,7 +1,6 @@
 import math
 
 import pytest
-import torch
 from torch.testing import assert_close
 
 from gankit import GankitError

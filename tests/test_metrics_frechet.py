@@ -108,6 +108,7 @@ class FakeDetector(nn.Module):
         return x.float().mean(dim=(2, 3))
 
 
+@pytest.mark.filterwarnings("ignore:`torch.jit.script` is deprecated:DeprecationWarning")
 def test_inception_wrapper_feeds_uint8_rgb_to_the_torchscript_file(tmp_path):
     path = tmp_path / "inception-2015-12-05.pt"
     torch.jit.script(FakeDetector()).save(str(path))

@@ -64,7 +64,8 @@ def test_protocol_picks_the_best_validation_sigma_and_reports_test_mean_and_se()
 
 
 def test_default_sigmas_are_the_papers_grid():
-    assert_close(torch.tensor(DEFAULT_SIGMAS), 10 ** torch.linspace(-1, 0, 10, dtype=torch.float64))
+    expected = 10 ** torch.linspace(-1, 0, 10, dtype=torch.float64)
+    assert_close(torch.tensor(DEFAULT_SIGMAS, dtype=torch.float64), expected)
 
 
 def test_batch_size_does_not_change_the_result():

@@ -19,8 +19,11 @@ Formats:
 from __future__ import annotations
 
 import gzip
+import io
+import math
 import os
 import pickle
+import pickletools
 import struct
 import zlib
 from pathlib import Path
@@ -85,6 +88,8 @@ def _check_split(dataset: str, split: str, valid: tuple[str, ...]) -> None:
 
 def _folder(path: str | os.PathLike, expects: str) -> Path:
     """``path`` as an existing, readable folder, or a GankitError saying what is there instead."""
+    if not os.fspath(path):  # Path("") would silently mean the current folder
+        raise GankitError(f"no folder given ({expects})")
     folder = Path(path).expanduser()
     try:
         if folder.is_dir():
@@ -101,6 +106,8 @@ def _folder(path: str | os.PathLike, expects: str) -> Path:
 
 def _file(path: str | os.PathLike) -> Path:
     """``path`` as an existing regular file, or a GankitError."""
+    if not os.fspath(path):
+        raise GankitError("no file given")
     file = Path(path).expanduser()
     try:
         if file.is_dir():
@@ -121,7 +128,8 @@ def _is_file(path: Path) -> bool:
 
 def _pixels_to_unit(pixels: np.ndarray) -> torch.Tensor:
     """uint8 pixels p in 0..255 -> float32 p / 127.5 - 1 in [-1, 1] (0 -> -1, 255 -> 1 exactly)."""
-    return torch.from_numpy(pixels.astype(np.float32)) / 127.5 - 1.0
+    x = torch.from_numpy(pixels.astype(np.float32))
+    return x.div_(127.5).sub_(1.0)  # in place: CIFAR-10's train split is 600 MB as float32
 
 
 def _check_labels(where: str, labels: np.ndarray, n: int, num_classes: int) -> None:
@@ -173,7 +181,7 @@ def _read_idx(file: Path, magic: int) -> np.ndarray:
                 dims = struct.unpack(f">{ndim}I", header[4:])
                 # The header's size is checked against the bytes really there before anything
                 # of that size is allocated: a corrupt count must fail fast, not exhaust memory.
-                declared = int(np.prod(dims, dtype=np.uint64))
+                declared = math.prod(dims)  # Python ints: three 32-bit dimensions can overflow int64
                 shape = "x".join(map(str, dims[1:]))
                 what = f"{dims[0]} {kind}s" + (f" of {shape}" if shape else "")
                 if not is_gzip:
@@ -256,25 +264,45 @@ def idx(path: str, split: str = "train", name: str = "mnist") -> TensorData:
 
 
 _NUMPY_FROMBUFFER = np.zeros(0, np.uint8).__reduce_ex__(5)[0]  # numpy's pickle-protocol-5 reader
-_NUMPY_RECONSTRUCT = np.zeros(0).__reduce__()[0]  # numpy's _reconstruct (a builtin, immutable)
+_NUMPY_RECONSTRUCT = np.zeros(0).__reduce__()[0]  # numpy's _reconstruct (a builtin)
+
+
+class _NdarrayType:
+    """Stands for ``numpy.ndarray`` in a pickle: usable only as ``_reconstruct``'s argument.
+
+    Handing out the real class would let a pickle call ``ndarray((10**9,), object)``, which
+    fills gigabytes with None: a hang, from a few bytes of file.
+    """
+
+
+_NDARRAY = _NdarrayType()
+
+
+def _reconstruct(subtype: Any, shape: Any, typecode: Any) -> np.ndarray:
+    # numpy pickles an array as _reconstruct(ndarray, (0,), b"b") and then fills it from the
+    # state (BUILD -> ndarray.__setstate__, which checks the data's length): accept only that.
+    if subtype is not _NDARRAY or shape != (0,) or typecode not in (b"b", "b"):
+        raise pickle.UnpicklingError("numpy _reconstruct called with unexpected arguments")
+    return _NUMPY_RECONSTRUCT(np.ndarray, (0,), b"b")
 
 
 def _frombuffer(buf: Any, dtype: Any, shape: Any, order: Any, *rest: Any) -> np.ndarray:
-    # A fresh wrapper rather than numpy's own function: a pickle may set attributes on the
-    # objects it is given (BUILD), and must not be able to change numpy's function for others.
+    # The array is a view of bytes the file really holds (protocol 5); a wrapper rather than
+    # numpy's function, since a pickle may set attributes on the objects it gets (BUILD).
     return _NUMPY_FROMBUFFER(buf, dtype, shape, order, *rest)
 
 
 # The only globals a pickled numpy array refers to, under the module names numpy 1.x
 # (``numpy.core``, as in the CIFAR-10 files) and numpy 2.x (``numpy._core``) write.
 _PICKLE_GLOBALS: dict[tuple[str, str], Any] = {
-    ("numpy.core.multiarray", "_reconstruct"): _NUMPY_RECONSTRUCT,
-    ("numpy._core.multiarray", "_reconstruct"): _NUMPY_RECONSTRUCT,
+    ("numpy.core.multiarray", "_reconstruct"): _reconstruct,
+    ("numpy._core.multiarray", "_reconstruct"): _reconstruct,
     ("numpy.core.numeric", "_frombuffer"): _frombuffer,
     ("numpy._core.numeric", "_frombuffer"): _frombuffer,
-    ("numpy", "ndarray"): np.ndarray,
+    ("numpy", "ndarray"): _NDARRAY,
     ("numpy", "dtype"): np.dtype,
 }
+_MEMO_PUTS = frozenset({"PUT", "BINPUT", "LONG_BINPUT"})
 
 
 class _RefusedGlobal(pickle.UnpicklingError):
@@ -299,15 +327,26 @@ class _ArrayOnlyUnpickler(pickle.Unpickler):
         raise _RefusedGlobal("a persistent id")
 
 
+def _check_memo_indices(blob: bytes) -> None:
+    """Refuse memo indices larger than the file: CPython's unpickler sizes its memo table to
+    the largest index, so a 5-byte ``LONG_BINPUT 2**32-1`` would allocate 32 GB."""
+    for opcode, arg, pos in pickletools.genops(blob):
+        if opcode.name in _MEMO_PUTS and arg > pos:
+            raise pickle.UnpicklingError(f"memo index {arg} at byte {pos} is larger than the file")
+
+
 def _unpickle_arrays(file: Path) -> Any:
     """The object in a pickle file, built without executing any code from it."""
     try:
         with open(file, "rb") as f:
-            # encoding="bytes": the CIFAR files were written by Python 2; their str keys
-            # ("data", "labels") come back as bytes, and arrays' raw data stays bytes.
-            return _ArrayOnlyUnpickler(f, encoding="bytes").load()
+            blob = f.read()
     except OSError as err:
         raise GankitError(_os_message(file, err)) from None
+    try:
+        _check_memo_indices(blob)
+        # encoding="bytes": the CIFAR files were written by Python 2; their str keys
+        # ("data", "labels") come back as bytes, and arrays' raw data stays bytes.
+        return _ArrayOnlyUnpickler(io.BytesIO(blob), encoding="bytes").load()
     except _RefusedGlobal as err:
         raise GankitError(
             f"{file}: refused to load the global {err} (a CIFAR-10 batch needs only numpy arrays); "
@@ -368,7 +407,10 @@ def cifar10(path: str, split: str = "train") -> TensorData:
             before any of it runs).
     """
     _check_split("cifar10", split, tuple(CIFAR10_FILES))
-    expects = f"cifar10 expects data_batch_1..5 and test_batch, from cifar-10-python.tar.gz, in it or in {CIFAR10_SUBFOLDER}"
+    expects = (
+        "cifar10 expects data_batch_1..5 and test_batch, from cifar-10-python.tar.gz, "
+        f"in it or in {CIFAR10_SUBFOLDER}"
+    )
     folder = _folder(path, expects)
     if (folder / CIFAR10_SUBFOLDER).is_dir():
         folder = folder / CIFAR10_SUBFOLDER
@@ -424,7 +466,7 @@ def _decode(file: Path, channels: int, image_size: int) -> np.ndarray:
             if im.mode == "I" or im.mode.startswith("I;16"):
                 # Pillow's convert clips 16-bit grey to 255; scale 0..65535 -> 0..255 instead.
                 grey = np.clip(np.asarray(im, dtype=np.float64) / 257.0, 0, 255)
-                im = Image.fromarray(np.rint(grey).astype(np.uint8), "L")
+                im = Image.fromarray(np.rint(grey).astype(np.uint8))
             im = im.convert("L" if channels == 1 else "RGB")
             if image_size:
                 w, h = im.size
@@ -468,8 +510,10 @@ def imagefolder(path: str, split: str = "train", image_size: int = 0, channels: 
     """
     if split != "train":
         raise GankitError(f"imagefolder: unknown split {split!r}; a folder of images has only 'train'")
-    if isinstance(image_size, bool) or not isinstance(image_size, int) or image_size < 0:
-        raise GankitError(f"imagefolder: image_size must be an integer >= 0 (0 keeps the native size), got {image_size!r}")
+    if isinstance(image_size, bool) or not isinstance(image_size, (int, np.integer)) or image_size < 0:
+        raise GankitError(
+            f"imagefolder: image_size must be an integer >= 0 (0 keeps the native size), got {image_size!r}"
+        )
     if channels not in (0, 1, 3) or isinstance(channels, bool):
         raise GankitError(f"imagefolder: channels must be 0 (infer), 1 or 3, got {channels!r}")
     folder = _folder(path, "imagefolder expects a folder of class sub-folders of images")
@@ -490,7 +534,9 @@ def imagefolder(path: str, split: str = "train", image_size: int = 0, channels: 
         for label, class_folder in enumerate(classes):
             in_class = _image_files(class_folder)
             if not in_class:
-                raise GankitError(f"{class_folder}: class folder holds no images ({', '.join(sorted(IMAGE_EXTENSIONS))})")
+                raise GankitError(
+                    f"{class_folder}: class folder holds no images ({', '.join(sorted(IMAGE_EXTENSIONS))})"
+                )
             files += in_class
             labels += [label] * len(in_class)
     else:
@@ -520,7 +566,9 @@ def imagefolder(path: str, split: str = "train", image_size: int = 0, channels: 
     for i, file in enumerate(files):
         decoded = _decode(file, channels, image_size)
         if decoded.shape != pixels.shape[1:]:  # a header that lied about the size
-            raise GankitError(f"{file}: decodes to {decoded.shape[2]}x{decoded.shape[1]}, its header says {sizes[i][0]}x{sizes[i][1]}")
+            raise GankitError(
+                f"{file}: decodes to {decoded.shape[2]}x{decoded.shape[1]}, its header says {sizes[i][0]}x{sizes[i][1]}"
+            )
         pixels[i] = decoded
     y = torch.tensor(labels, dtype=torch.int64) if classes else None
     return TensorData(_pixels_to_unit(pixels), y, num_classes=len(classes), name=f"imagefolder/{split}")
@@ -601,35 +649,41 @@ def npz(path: str, split: str = "train") -> TensorData:
     _check_split("npz", split, tuple(NPZ_KEYS))
     file = _file(path)
     try:
-        with open(file, "rb") as f:
-            signature = f.read(6)
+        stream = open(file, "rb")
     except OSError as err:
         raise GankitError(_os_message(file, err)) from None
-    if signature.startswith(b"\x93NUMPY"):
-        raise GankitError(f"{file}: is a single .npy array, not an .npz archive (save with np.savez(path, x=...))")
-    if not signature.startswith(b"PK"):
-        raise GankitError(f"{file}: not an .npz archive (no zip signature)")
-    try:
-        archive = np.load(file, allow_pickle=False)
-    except Exception as err:  # noqa: BLE001 - zipfile and numpy raise many types on a corrupt archive
-        raise GankitError(f"{file}: not a readable .npz archive ({_one_line(err)})") from None
-    with archive:
-        keys = set(archive.files)
-        listing = ", ".join(sorted(keys)) or "none"
-        x_keys, y_keys = NPZ_KEYS[split]
-        x_key = next((k for k in x_keys if k in keys), None)
-        if x_key is None:
-            if split == "test":
-                raise GankitError(f"{file}: no test split (arrays: {listing}; expected x_test or test_x)")
-            raise GankitError(f"{file}: no samples (arrays: {listing}; expected {' or '.join(x_keys)})")
-        x = _npz_samples(file, x_key, _npz_member(file, archive, x_key))
-        y_key = next((k for k in y_keys if k in keys), None)
-        if y_key is None:
-            return TensorData(x, None, name=f"npz/{split}")
-        all_labels = {k: _npz_member(file, archive, k) for k in keys if k in NPZ_KEYS["train"][1] + NPZ_KEYS["test"][1]}
+    # np.load is given the open file, not the path: on a corrupt archive it would leak its own.
+    with stream:
+        signature = stream.read(6)
+        if signature.startswith(b"\x93NUMPY"):
+            raise GankitError(f"{file}: is a single .npy array, not an .npz archive (save with np.savez(path, x=...))")
+        if not signature.startswith(b"PK"):
+            raise GankitError(f"{file}: not an .npz archive (no zip signature)")
+        stream.seek(0)
+        try:
+            archive = np.load(stream, allow_pickle=False)
+        except Exception as err:  # noqa: BLE001 - zipfile and numpy raise many types on a corrupt archive
+            raise GankitError(f"{file}: not a readable .npz archive ({_one_line(err)})") from None
+        with archive:
+            keys = set(archive.files)
+            listing = ", ".join(sorted(keys)) or "none"
+            x_keys, y_keys = NPZ_KEYS[split]
+            x_key = next((k for k in x_keys if k in keys), None)
+            if x_key is None:
+                if split == "test":
+                    raise GankitError(f"{file}: no test split (arrays: {listing}; expected x_test or test_x)")
+                raise GankitError(f"{file}: no samples (arrays: {listing}; expected {' or '.join(x_keys)})")
+            x = _npz_samples(file, x_key, _npz_member(file, archive, x_key))
+            y_key = next((k for k in y_keys if k in keys), None)
+            if y_key is None:
+                return TensorData(x, None, name=f"npz/{split}")
+            label_keys = sorted(keys & set(NPZ_KEYS["train"][1] + NPZ_KEYS["test"][1]))
+            all_labels = {k: _npz_member(file, archive, k) for k in label_keys}
     for key, labels in all_labels.items():
         if labels.dtype.kind not in "iu" or labels.ndim != 1:
-            raise GankitError(f"{file}: labels {key!r} must be a 1D integer array, found {labels.dtype} of shape {labels.shape}")
+            raise GankitError(
+                f"{file}: labels {key!r} must be a 1D integer array, found {labels.dtype} of shape {labels.shape}"
+            )
         if labels.size and labels.min() < 0:
             raise GankitError(f"{file}: labels {key!r} hold a negative value ({int(labels.min())})")
     y = all_labels[y_key]

@@ -35,10 +35,11 @@ from gankit.metrics.precision_recall import prdc
 from gankit.metrics.scores import class_histogram, inception_score, kl_to_uniform, per_class_accuracy
 
 __all__ = [
-    "METRICS",
     "DigitCNN",
     "FeatureNet",
+    "METRICS",
     "ModeCount",
+    "check_memorisation",
     "class_histogram",
     "classifier_info",
     "classify",
@@ -56,7 +57,6 @@ __all__ = [
     "kid_from_features",
     "kl_to_uniform",
     "load_classifier",
-    "check_memorisation",
     "mixture_modes",
     "nearest_distances",
     "parzen_log_density",

@@ -113,6 +113,7 @@ def load_classifier(path: str | Path | None = None) -> DigitCNN:
     Raises:
         GankitError: the file is missing or does not hold DigitCNN weights.
     """
+    from safetensors import SafetensorError
     from safetensors.torch import load_file
 
     file = Path(path) if path is not None else _asset(WEIGHTS_FILE)
@@ -121,7 +122,7 @@ def load_classifier(path: str | Path | None = None) -> DigitCNN:
     net = DigitCNN()
     try:
         net.load_state_dict(load_file(str(file)))
-    except (RuntimeError, OSError) as err:  # wrong keys/shapes, or not a safetensors file
+    except (RuntimeError, OSError, SafetensorError) as err:  # wrong keys/shapes, or not a safetensors file
         raise GankitError(f"{file}: not DigitCNN weights ({str(err).splitlines()[0]})") from None
     net.eval()
     net.requires_grad_(False)

@@ -28,7 +28,9 @@ Density = Callable[[torch.Tensor], torch.Tensor]
 MASS_TOLERANCE = 1e-3  # the quadrature of each density over [lo, hi] must be within this of 1
 
 
-def _grid_densities(p: Density, q: Density, lo: float, hi: float, n: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+def _grid_densities(
+    p: Density, q: Density, lo: float, hi: float, n: int
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     if not hi > lo or n < 3:
         raise GankitError(f"need lo < hi and n >= 3, got lo={lo}, hi={hi}, n={n}")
     x = torch.linspace(lo, hi, n, dtype=torch.float64)

@@ -62,8 +62,8 @@ class Context:
     fake_labels: torch.Tensor | None = None
     seed: int = 0
     inception_weights: str = ""
-    _splits: dict[str, Any] = field(default_factory=dict)
-    _cache: dict[str, Any] = field(default_factory=dict)
+    _splits: dict[str, Any] = field(default_factory=dict, init=False, repr=False)
+    _cache: dict[str, Any] = field(default_factory=dict, init=False, repr=False)
 
     def split(self, name: str) -> TensorData | ToyDistribution:
         if name not in self._splits:
@@ -268,8 +268,8 @@ def default_metrics(dataset: str, has_labels: bool = False, inception_weights: s
 
     28x28 digits: FID-CNN, KID, the IS analogue, the class histogram, PRDC, Parzen,
     memorisation (and conditional accuracy when labels are given); 2D mixtures: modes;
-    Stacked MNIST: stacked modes; other image data: memorisation (and Inception-FID when its
-    weights are given); the 1D Gaussian: none (its divergences need the generator's density,
+    Stacked MNIST: stacked modes; 8x8 digits: Parzen and memorisation; other image data:
+    memorisation (and Inception-FID when its weights are given); the 1D Gaussian: none (its divergences need the generator's density,
     see ``jsd_1d`` and ``wasserstein1_1d``).
     """
     if dataset in DIGIT_DATASETS:
@@ -281,6 +281,8 @@ def default_metrics(dataset: str, has_labels: bool = False, inception_weights: s
         return ["stacked_modes"]
     if dataset == "gauss1d":
         return []
+    if dataset == "digits":  # 8x8: too small for the CNN; Parzen is cheap in 64 dimensions
+        return ["parzen", "memorisation"]
     return ["memorisation"] + (["fid_inception"] if inception_weights else [])
 
 

@@ -25,6 +25,7 @@ digits ("FID-CNN"), or Inception-v3 for RGB data when the user has its weights f
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import Callable
 
@@ -117,7 +118,9 @@ def kid_from_features(
     size = min(subset_size, len(real), len(fake))
     if size < 2:
         raise GankitError(f"KID needs at least 2 samples per set, got {len(real)} real and {len(fake)} fake")
-    metric = KernelInceptionDistance(feature=Precomputed(real.shape[1]), subsets=subsets, subset_size=size)
+    with warnings.catch_warnings():  # its warning that features are buffered: intended here
+        warnings.simplefilter("ignore", UserWarning)
+        metric = KernelInceptionDistance(feature=Precomputed(real.shape[1]), subsets=subsets, subset_size=size)
     metric.update(real.double(), real=True)
     metric.update(fake.double(), real=False)
     with torch.random.fork_rng(devices=[]):
@@ -192,7 +195,9 @@ def inception_feature(weights_path: str | Path = "") -> InceptionFeature:
     if not path.is_file():
         raise GankitError(f"Inception weights {path} not found (expected the TorchScript file {INCEPTION_FILE})")
     try:
-        detector = torch.jit.load(str(path), map_location="cpu")
+        with warnings.catch_warnings():  # TorchScript is deprecated, but the FID network ships only in it
+            warnings.simplefilter("ignore", DeprecationWarning)
+            detector = torch.jit.load(str(path), map_location="cpu")
     except (RuntimeError, ValueError) as err:
         raise GankitError(f"{path}: not a TorchScript Inception file ({str(err).splitlines()[0]})") from None
     detector.eval()

@@ -111,4 +111,6 @@ def stacked_modes(net: DigitCNN, x: torch.Tensor, batch_size: int = 500) -> Mode
     compare only counts made with the same N.
     """
     counts = torch.bincount(stacked_labels(net, x, batch_size), minlength=STACKED_MODES)
-    return ModeCount(modes=int((counts > 0).sum()), total=STACKED_MODES, reverse_kl=kl_to_uniform(counts), counts=counts)
+    return ModeCount(
+        modes=int((counts > 0).sum()), total=STACKED_MODES, reverse_kl=kl_to_uniform(counts), counts=counts
+    )
