@@ -91,3 +91,38 @@ def test_console_entry_point_prints_no_traceback(tmp_path):
                           capture_output=True, text=True, cwd=tmp_path)
     assert proc.returncode == 2
     assert proc.stderr.strip() == "gankit: error: data.batch_size: must be >= 1, got -1"
+
+
+def test_eval_prints_one_json_object_and_appends_it_to_metrics(capsys, tmp_path):
+    run = tmp_path / "run"
+    run_cli(capsys, "train", "ring8", "--steps", "10", "--out", str(run), *TINY)
+    code, out, _ = run_cli(capsys, "eval", str(run), "--num", "500")
+    result = json.loads(out)
+    assert code == 0 and result["n"] == 500 and result["modes_total"] == 8
+    assert 0 <= result["modes"] <= 8 and 0.0 <= result["hq_fraction"] <= 1.0
+    last = json.loads((run / "metrics.jsonl").read_text().splitlines()[-1])
+    assert last == {"step": 10, "kind": "eval", **result}
+    code, _, err = run_cli(capsys, "eval", str(run), "--metrics", "fid")
+    assert code == 2 and "unknown metric 'fid'; valid: fid_cnn" in err
+
+
+def test_toy1d_eval_reports_exact_divergences(capsys, tmp_path):
+    run = tmp_path / "run"
+    run_cli(capsys, "train", "toy1d", "--steps", "1", "--out", str(run))
+    code, out, _ = run_cli(capsys, "eval", str(run), "--num", "10")
+    result = json.loads(out)
+    # theta is still about 3 after one step; W1 between N(theta, 1) and N(5, 1) is |5 - theta|.
+    assert code == 0
+    from torch.testing import assert_close
+
+    assert_close(result["w1"], abs(5.0 - result["theta"]), rtol=0, atol=1e-3)
+    assert 0 < result["jsd"] < 0.6931
+
+
+def test_periodic_evaluation_during_training(capsys, tmp_path):
+    run = tmp_path / "run"
+    code, _, _ = run_cli(capsys, "train", "ring8", "--steps", "10", "--out", str(run), *TINY,
+                         "eval.every=5", "eval.num=200")
+    rows = [json.loads(s) for s in (run / "metrics.jsonl").read_text().splitlines()]
+    evals = [r for r in rows if r.get("kind") == "eval"]
+    assert code == 0 and [r["step"] for r in evals] == [5, 10] and all(r["n"] == 200 for r in evals)

@@ -103,6 +103,22 @@ def _cmd_sample(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_eval(args: argparse.Namespace) -> int:
+    from gankit.runs import evaluate_generator, load_run
+
+    if args.num is not None and args.num < 2:
+        raise GankitError(f"--num {args.num}: must be >= 2")
+    run = load_run(Path(args.run))
+    names = [n.strip() for n in args.metrics.split(",") if n.strip()] if args.metrics else None
+    result = evaluate_generator(run.cfg, run.G, names, args.num, seed=args.seed,
+                                inception_weights=args.inception_weights)
+    row = {"step": run.step, "kind": "eval", **result}
+    with open(run.path / "metrics.jsonl", "a") as f:
+        f.write(json.dumps(row) + "\n")
+    print(json.dumps(result))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="gankit", description="Generative Adversarial Networks, Goodfellow et al. (2014).")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -128,6 +144,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--label", type=int, default=None, metavar="C", help="class to generate (conditional models)")
     p.set_defaults(func=_cmd_sample)
+
+    p = sub.add_parser("eval", help="evaluate a run's generator; prints one JSON object")
+    p.add_argument("run", metavar="RUN")
+    p.add_argument("--metrics", metavar="a,b,...", help="metric names (default: those that fit the data set)")
+    p.add_argument("--num", type=int, metavar="N", help="samples (default: 10,000 for digits, the Parzen protocol)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--inception-weights", default="", metavar="FILE",
+                   help="local inception-2015-12-05.pt for fid_inception (never downloaded)")
+    p.set_defaults(func=_cmd_eval)
     return parser
 
 

@@ -66,6 +66,13 @@ class LogConfig:
 
 
 @dataclass(frozen=True)
+class EvalConfig:
+    every: int = 0  # steps between evaluations during training (0: never)
+    metrics: str = ""  # comma-separated metric names (empty: the defaults for the data set)
+    num: int = 1000  # samples drawn for each evaluation during training
+
+
+@dataclass(frozen=True)
 class Config:
     preset: str = ""  # the preset this config started from
     seed: int = 0  # one seed for weights, noise, data order and dropout
@@ -73,6 +80,7 @@ class Config:
     model: ModelConfig = field(default_factory=ModelConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     log: LogConfig = field(default_factory=LogConfig)
+    eval: EvalConfig = field(default_factory=EvalConfig)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -81,7 +89,8 @@ class Config:
         return json.dumps(self.to_dict(), indent=2, sort_keys=False)
 
 
-_SECTION_CLASSES = {"data": DataConfig, "model": ModelConfig, "train": TrainConfig, "log": LogConfig}
+_SECTION_CLASSES = {"data": DataConfig, "model": ModelConfig, "train": TrainConfig, "log": LogConfig,
+                    "eval": EvalConfig}
 TOP_LEVEL = ("seed",)
 
 _DCGAN_ADAM = {"model.family": "dcgan", "train.optimizer": "adam", "train.lr_g": 2e-4, "train.lr_d": 2e-4,
@@ -269,6 +278,14 @@ def validate(cfg: Config) -> Config:
     _check(t.threads >= 0, "train.threads", f"must be >= 0, got {t.threads}")
     for key in ("every", "sample_every", "checkpoint_every", "grid"):
         _check(getattr(log, key) >= 1, f"log.{key}", f"must be >= 1, got {getattr(log, key)}")
+    _check(cfg.eval.every >= 0, "eval.every", f"must be >= 0, got {cfg.eval.every}")
+    _check(cfg.eval.num >= 2, "eval.num", f"must be >= 2, got {cfg.eval.num}")
+    if cfg.eval.metrics:
+        from gankit.metrics import METRICS
+
+        for name in cfg.eval.metrics.split(","):
+            _check(name.strip() in METRICS, "eval.metrics",
+                   f"unknown metric {name.strip()!r}; valid: {', '.join(METRICS)}")
     if m.family == "toy":
         _check(d.name == "gauss1d" and m.z_dim == 1, "model.family",
                "toy (the shift generator) needs data.name=gauss1d and model.z_dim=1")

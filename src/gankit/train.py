@@ -25,7 +25,7 @@ from gankit.data import Batches, TensorData, ToyDistribution, load_dataset
 from gankit.errors import GankitError
 from gankit.losses import discriminator_loss, generator_cost
 from gankit.models import build
-from gankit.runs import generate
+from gankit.runs import evaluate_generator, generate
 
 
 @dataclass
@@ -322,6 +322,14 @@ def fit(cfg: config_lib.Config, run_dir: Path, *, resume: bool = False,
                     f.write(json.dumps(row) + "\n")
                 for key, value in asdict(stats).items():
                     writer.add_scalar(f"train/{key}", value, step)
+            if cfg.eval.every and (step % cfg.eval.every == 0 or is_last):
+                names = [n.strip() for n in cfg.eval.metrics.split(",")] if cfg.eval.metrics else None
+                result = evaluate_generator(cfg, trainer.G, names, cfg.eval.num, seed=cfg.seed)
+                with open(metrics_path, "a") as f:
+                    f.write(json.dumps({"step": step, "kind": "eval", **result}) + "\n")
+                for key, value in result.items():
+                    if isinstance(value, (int, float)) and key != "n":
+                        writer.add_scalar(f"eval/{key}", value, step)
             if step % log.sample_every == 0 or is_last:
                 _write_samples(trainer, run_dir, step, writer, real_view)
             if step % log.checkpoint_every == 0 or is_last or stop.signum is not None:
