@@ -126,3 +126,13 @@ def test_periodic_evaluation_during_training(capsys, tmp_path):
     rows = [json.loads(s) for s in (run / "metrics.jsonl").read_text().splitlines()]
     evals = [r for r in rows if r.get("kind") == "eval"]
     assert code == 0 and [r["step"] for r in evals] == [5, 10] and all(r["n"] == 200 for r in evals)
+
+
+def test_demo_writes_figures_and_numbers(capsys, tmp_path):
+    code, out, _ = run_cli(capsys, "demo", "saddle", "--out", str(tmp_path / "d"))
+    numbers = json.loads(out)
+    assert code == 0
+    assert json.loads((tmp_path / "d" / "numbers.json").read_text()) == numbers
+    assert any(p.suffix == ".png" for p in (tmp_path / "d").iterdir())
+    code, _, err = run_cli(capsys, "demo", "saddles")
+    assert code == 2 and "unknown demo 'saddles'; valid: toy1d" in err

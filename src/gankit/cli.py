@@ -119,6 +119,18 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from gankit.theory import DEMOS  # imported here: it pulls in the trainer
+
+    if args.name not in DEMOS:
+        raise GankitError(f"unknown demo {args.name!r}; valid: {', '.join(DEMOS)}")
+    out = Path(args.out) if args.out else Path("runs") / f"demo-{args.name}"
+    numbers = DEMOS[args.name][0](out, args.seed)
+    print(json.dumps(numbers))
+    print(f"figures and numbers.json in {out}", file=sys.stderr)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="gankit", description="Generative Adversarial Networks, Goodfellow et al. (2014).")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -153,6 +165,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--inception-weights", default="", metavar="FILE",
                    help="local inception-2015-12-05.pt for fid_inception (never downloaded)")
     p.set_defaults(func=_cmd_eval)
+
+    p = sub.add_parser("demo", help="the lecture demos: figures and numbers",
+                       description="The lecture demos, each writing PNG figures and numbers.json.")
+    p.add_argument("name", metavar="NAME",
+                   help="toy1d, optimal-d, bilinear, saddle, gen-costs, mode-collapse, divergences")
+    p.add_argument("--out", metavar="DIR", help="output folder (default: runs/demo-NAME)")
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(func=_cmd_demo)
     return parser
 
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import torch
 
-DPI = 90  # figures stay small (~100 KB) for docs/figures
+DPI = 80  # figures stay small (< 150 KB) for docs/figures
 
 
 def prepare(out_dir: Path | str) -> Path:

@@ -9,7 +9,6 @@ multiplies both coordinates by (1 - 2η) per step and converges for 0 < η < 1.
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 import torch
@@ -49,8 +48,8 @@ def hessian_at(theta: float, phi: float) -> torch.Tensor:
 
 
 def _plot(path: torch.Tensor, eta: float, out: Path) -> None:
-    fig = _common.figure(13, 4.2)
-    grid = torch.linspace(-2, 2, 61, dtype=torch.float64)
+    fig = _common.figure(12.5, 4.0)
+    grid = torch.linspace(-2, 2, 25, dtype=torch.float64)
     T, P = torch.meshgrid(grid, grid, indexing="ij")
     L = saddle_value(T, P)
     ax = fig.add_subplot(1, 3, 1, projection="3d")

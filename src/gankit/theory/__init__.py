@@ -1,0 +1,26 @@
+"""The lecture demos: every claim of the theory as a figure and a number.
+
+``DEMOS`` maps each demo's name to ``(run, description)``; ``run(out_dir, seed)`` creates
+``out_dir``, writes its PNG figures and ``numbers.json`` there, and returns the numbers as a
+JSON-safe dict. The maths of each demo is in plain functions of its module (tested
+directly); the plotting is separate. docs/theory.md walks through them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+from gankit.theory import bilinear, divergences, gen_costs, mode_collapse, optimal_d, saddle, toy1d
+
+DEMOS: dict[str, tuple[Callable[[Path, int], dict], str]] = {
+    "toy1d": (toy1d.run, "Prince fig. 15.1: x = z + θ learns N(5, 1); D's sigmoid flattens to 1/2"),
+    "optimal-d": (optimal_d.run, "trained D vs D* = p_data/(p_data + p_g); V(G, D*) = -log 4 + 2 JSD"),
+    "bilinear": (bilinear.run, "v(a, b) = ab: simultaneous GDA spirals out, alternating cycles, EG/OGDA converge"),
+    "saddle": (saddle.run, "L = -θ² + φ²: gradient ascent-descent converges to the saddle (0, 0)"),
+    "gen-costs": (gen_costs.run, "minimax, non-saturating and max-likelihood G costs and gradients vs D(G(z))"),
+    "mode-collapse": (mode_collapse.run, "ring8/grid25 with each G cost; a half-coverage G still gets a low loss"),
+    "divergences": (divergences.run, "JSD saturates at log 2 on disjoint supports; the log-D trick minimises KL - 2 JSD"),
+}
+
+__all__ = ["DEMOS"]
