@@ -60,3 +60,31 @@ def test_from_dict_rejects_bad_saved_values():
     raw["train"]["k"] = "many"
     with pytest.raises(GankitError, match="train.k"):
         config.from_dict(raw)
+
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+KEYS = config.all_keys()
+VALUES = st.one_of(
+    st.text(max_size=12),
+    st.integers(-10**20, 10**20).map(str),
+    st.floats(allow_nan=True, allow_infinity=True).map(repr),
+    st.sampled_from(["", "nan", "inf", "-inf", "1e999", "true", "0x10", "1_000", " 3 ", "None", "[]"]),
+)
+
+
+@settings(max_examples=300, deadline=2000)
+@given(st.lists(st.tuples(st.one_of(st.sampled_from(KEYS), st.text(max_size=15)), VALUES), max_size=4))
+def test_any_set_items_give_a_config_or_one_line_error(items):
+    try:
+        cfg = config.resolve("ring8", config.parse_sets([f"{k}={v}" for k, v in items]))
+    except GankitError as exc:
+        assert "\n" not in str(exc) and str(exc)
+    else:
+        assert cfg.train.k >= 1 and cfg.train.lr_g > 0 and cfg.data.batch_size >= 1 and cfg.train.steps >= 1
+
+
+@pytest.mark.parametrize("key, text", [("train.lr_g", "nan"), ("train.lr_d", "inf"), ("train.lr_g", "-inf")])
+def test_non_finite_learning_rates_are_refused(key, text):
+    with pytest.raises(GankitError, match=f"^{key}: "):
+        config.resolve("ring8", config.parse_sets([f"{key}={text}"]))

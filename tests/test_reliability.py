@@ -145,3 +145,47 @@ def test_pickle_that_would_run_code_is_refused(tmp_path):
     with pytest.raises(GankitError, match="refused to load: the file holds objects that could run code"):
         fit(tiny_cfg(4), run, resume=True)
     assert not marker.exists()
+
+
+def test_nan_rollback_restores_the_last_checkpoint_halves_the_learning_rates_and_goes_on(tmp_path, monkeypatch):
+    import math
+
+    import gankit.train as train_mod
+
+    real_step, calls = train_mod.train_step, {"n": 0}
+
+    def flaky_step(*args, **kwargs):
+        calls["n"] += 1
+        stats = real_step(*args, **kwargs)
+        if calls["n"] == 5:  # the fifth call (step 5) diverges once
+            stats.g_loss = math.nan
+        return stats
+
+    monkeypatch.setattr(train_mod, "train_step", flaky_step)
+    cfg = config.apply(tiny_cfg(8), {"train.on_nan": "rollback"})
+    trainer = fit(cfg, tmp_path / "run")
+    assert trainer.step == 8 and trainer.lr_scale == 0.5
+    assert calls["n"] == 9  # steps 1-5, rollback to 4, steps 5-8
+    assert [g["lr"] for g in trainer.opt_G.param_groups] == [cfg.train.lr_g * 0.5]
+    rows = [line for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    steps = [int(r.split('"step": ')[1].split(",")[0]) for r in rows]
+    assert steps == [2, 4, 6, 8]
+
+
+def test_nan_stop_names_the_step_and_keeps_the_checkpoint(tmp_path, monkeypatch):
+    import math
+
+    import gankit.train as train_mod
+
+    real_step = train_mod.train_step
+
+    def diverging(*args, **kwargs):
+        stats = real_step(*args, **kwargs)
+        stats.d_loss = math.inf
+        return stats
+
+    fit(tiny_cfg(4), tmp_path / "run")
+    monkeypatch.setattr(train_mod, "train_step", diverging)
+    with pytest.raises(GankitError, match=r"^step 5: the discriminator loss is inf; stopped"):
+        fit(tiny_cfg(8), tmp_path / "run", resume=True)
+    assert checkpoint.latest(tmp_path / "run").name == "step_0000004"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import json
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -203,7 +204,10 @@ def coerce(key: str, value: Any) -> Any:
         if kind is float:
             if isinstance(value, bool):
                 raise ValueError
-            return float(text)
+            number = float(text)
+            if not math.isfinite(number):
+                raise GankitError(f"{key}: must be a finite number, got {text!r}")
+            return number
         if not isinstance(value, str):
             raise ValueError
         return value
