@@ -136,3 +136,21 @@ def test_demo_writes_figures_and_numbers(capsys, tmp_path):
     assert any(p.suffix == ".png" for p in (tmp_path / "d").iterdir())
     code, _, err = run_cli(capsys, "demo", "saddles")
     assert code == 2 and "unknown demo 'saddles'; valid: toy1d" in err
+
+
+def test_report_writes_a_self_contained_html_page(capsys, tmp_path):
+    import base64
+    import re
+
+    run = tmp_path / "run"
+    run_cli(capsys, "train", "ring8", "--steps", "20", "--out", str(run), *TINY)
+    run_cli(capsys, "eval", str(run), "--num", "300")
+    code, out, _ = run_cli(capsys, "report", str(run))
+    page = (run / "report.html").read_text()
+    assert code == 0 and str(run / "report.html") in out
+    images = re.findall(r"src='data:image/png;base64,([^']+)'", page)
+    assert len(images) == 1 + 2  # the curves and the two sample grids (steps 10, 20)
+    assert all(base64.b64decode(i)[:4] == b"\x89PNG" for i in images)
+    assert "Latest evaluation (step 20)" in page and "hq_fraction" in page and '"preset": "ring8"' in page
+    code, _, err = run_cli(capsys, "report", str(tmp_path / "nope"))
+    assert code == 2 and "no such run directory" in err

@@ -189,3 +189,47 @@ def test_nan_stop_names_the_step_and_keeps_the_checkpoint(tmp_path, monkeypatch)
     with pytest.raises(GankitError, match=r"^step 5: the discriminator loss is inf; stopped"):
         fit(tiny_cfg(8), tmp_path / "run", resume=True)
     assert checkpoint.latest(tmp_path / "run").name == "step_0000004"
+
+
+KILL_DRIVER = """
+import pathlib, sys, time
+from gankit import checkpoint, config
+from gankit.train import fit
+
+run, marker, at = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2]), int(sys.argv[3])
+real_fsync, calls = checkpoint._fsync, [0]
+
+def fsync_then_hang(path):
+    calls[0] += 1
+    if calls[0] == at:  # the parent sends SIGKILL while we sit inside the checkpoint write
+        marker.touch()
+        time.sleep(60)
+    real_fsync(path)
+
+checkpoint._fsync = fsync_then_hang
+cfg = config.resolve("ring8", {"model.width": 16, "model.depth": 2, "data.batch_size": 32, "train.steps": 8,
+                               "log.every": 2, "log.sample_every": 100, "log.checkpoint_every": 2, "train.threads": 1})
+fit(cfg, run)
+"""
+
+
+# Each save fsyncs the three files, the folder, then (after the link swap) the checkpoints folder:
+# calls 6-10 belong to the second checkpoint (step 4). 6: generator written, nothing linked;
+# 9: all written and fsynced, link not swapped; 10: link swapped, old folder not yet removed.
+@pytest.mark.parametrize("at", [6, 9, 10])
+def test_kill_9_inside_a_checkpoint_write_then_resume_is_bit_identical(tmp_path, at):
+    straight = fit(tiny_cfg(8), tmp_path / "straight")
+    run, marker = tmp_path / "run", tmp_path / "inside-write"
+    proc = subprocess.Popen([sys.executable, "-c", KILL_DRIVER, str(run), str(marker), str(at)])
+    deadline = time.time() + 120
+    while not marker.exists() and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+    assert marker.exists()
+    proc.kill()
+    proc.wait()
+    expected_last = "step_0000004" if at == 10 else "step_0000002"
+    assert checkpoint.latest(run).name == expected_last
+    resumed = fit(tiny_cfg(8), run, resume=True)
+    for a, b in zip(straight.G.state_dict().values(), resumed.G.state_dict().values()):
+        assert torch.equal(a, b)
+    assert sorted(p.name for p in (run / "checkpoints").iterdir()) == ["last", "step_0000008"]

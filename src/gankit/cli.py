@@ -131,6 +131,13 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_report(args: argparse.Namespace) -> int:
+    from gankit.report import write_report
+
+    print(f"wrote {write_report(Path(args.run))}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="gankit", description="Generative Adversarial Networks, Goodfellow et al. (2014).")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -173,6 +180,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", metavar="DIR", help="output folder (default: runs/demo-NAME)")
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(func=_cmd_demo)
+
+    p = sub.add_parser("report", help="write RUN/report.html: curves, evaluation, samples, config")
+    p.add_argument("run", metavar="RUN")
+    p.set_defaults(func=_cmd_report)
     return parser
 
 

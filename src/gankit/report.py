@@ -1,0 +1,103 @@
+"""``gankit report RUN``: one self-contained HTML page about a run (RUN/report.html).
+
+The page holds the resolved config, the training curves (losses, D(x), D(G(z))), the
+latest evaluation, and the sample grids over time, all embedded (images as data URIs), so
+the file can be mailed or archived alone.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import json
+from pathlib import Path
+
+from gankit.runs import read_config
+
+
+def _read_rows(path: Path) -> list[dict]:
+    rows = []
+    if path.exists():
+        for line in path.read_text().splitlines():
+            try:
+                rows.append(json.loads(line))
+            except json.JSONDecodeError:
+                continue  # a line cut short by a crash
+    return rows
+
+
+def _png_uri(data: bytes) -> str:
+    return "data:image/png;base64," + base64.b64encode(data).decode("ascii")
+
+
+def _curves_png(train_rows: list[dict]) -> bytes:
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(9, 3.2), dpi=90)
+    steps = [r["step"] for r in train_rows]
+    ax = fig.add_subplot(1, 2, 1)
+    ax.plot(steps, [r["d_loss"] for r in train_rows], label="D loss")
+    ax.plot(steps, [r["g_loss"] for r in train_rows], label="G loss")
+    ax.set_xlabel("step")
+    ax.legend()
+    ax = fig.add_subplot(1, 2, 2)
+    ax.plot(steps, [r["d_real"] for r in train_rows], label="D(x)")
+    ax.plot(steps, [r["d_fake"] for r in train_rows], label="D(G(z))")
+    ax.axhline(0.5, color="gray", lw=0.8)
+    ax.set_ylim(0, 1)
+    ax.set_xlabel("step")
+    ax.legend()
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    return buf.getvalue()
+
+
+def write_report(run_dir: Path, max_grids: int = 8) -> Path:
+    """Write RUN/report.html and return its path.
+
+    Raises:
+        GankitError: ``run_dir`` is not a run directory (no readable config.json).
+    """
+    run_dir = Path(run_dir)
+    cfg = read_config(run_dir)
+    rows = _read_rows(run_dir / "metrics.jsonl")
+    train_rows = [r for r in rows if "d_loss" in r]
+    evals = [r for r in rows if r.get("kind") == "eval"]
+    grids = sorted((run_dir / "samples").glob("step_*.png"))
+    if len(grids) > max_grids:  # keep the first, the last, and evenly spaced ones between
+        idx = sorted({round(i * (len(grids) - 1) / (max_grids - 1)) for i in range(max_grids)})
+        grids = [grids[i] for i in idx]
+    esc = html.escape
+    parts = [
+        "<!doctype html><html><head><meta charset='utf-8'>",
+        f"<title>gankit report: {esc(run_dir.name)}</title>",
+        "<style>body{font-family:sans-serif;max-width:1000px;margin:2em auto}"
+        "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:2px 8px;text-align:right}"
+        "figure{display:inline-block;margin:4px}pre{background:#f6f6f6;padding:8px}</style></head><body>",
+        f"<h1>{esc(cfg.preset or 'run')}: {esc(str(run_dir))}</h1>",
+    ]
+    if train_rows:
+        last = train_rows[-1]
+        parts.append(f"<p>Last logged step {last['step']} of {cfg.train.steps}: D loss {last['d_loss']:.4f}, "
+                     f"G loss {last['g_loss']:.4f}, D(x) {last['d_real']:.3f}, D(G(z)) {last['d_fake']:.3f}.</p>")
+        parts.append(f"<h2>Training curves</h2><img alt='training curves' src='{_png_uri(_curves_png(train_rows))}'>")
+    else:
+        parts.append("<p>No training step logged yet.</p>")
+    if evals:
+        latest = evals[-1]
+        cells = "".join(f"<tr><th>{esc(k)}</th><td>{esc(f'{v:.6g}' if isinstance(v, float) else str(v))}</td></tr>"
+                        for k, v in latest.items() if k != "kind")
+        parts.append(f"<h2>Latest evaluation (step {latest['step']})</h2><table>{cells}</table>")
+    if grids:
+        parts.append("<h2>Samples over training</h2>")
+        for g in grids:
+            parts.append(f"<figure><img alt='{esc(g.stem)}' src='{_png_uri(g.read_bytes())}'>"
+                         f"<figcaption>{esc(g.stem.replace('_', ' '))}</figcaption></figure>")
+    parts.append(f"<h2>Config</h2><pre>{html.escape(cfg.to_json(), quote=False)}</pre></body></html>")
+    out = run_dir / "report.html"
+    tmp = out.with_suffix(".html.tmp")
+    tmp.write_text("\n".join(parts))
+    tmp.replace(out)
+    return out
