@@ -11,8 +11,9 @@ def test_every_preset_resolves_and_builds_its_models():
               "mnist": (1, 28, 28), "fashion-mnist": (1, 28, 28), "cifar10": (3, 32, 32)}
     for name in config.PRESETS:
         cfg = config.resolve(name)
-        G, D = build(cfg.model, shapes[cfg.data.name])
-        assert G.z_dim == cfg.model.z_dim
+        classes = 10 if cfg.model.conditional else 0  # every labelled preset here has 10 classes
+        G, D = build(cfg.model, shapes[cfg.data.name], classes)
+        assert G.z_dim == cfg.model.z_dim and getattr(G, "num_classes", 0) == classes
         assert cfg.preset == name
 
 

@@ -2,6 +2,7 @@ import math
 
 import pytest
 import torch
+import torch.nn.functional as F
 from torch.testing import assert_close
 
 from gankit import GankitError, losses
@@ -94,3 +95,44 @@ def test_r1_penalty_for_linear_discriminator_is_squared_weight_norm():
     w = torch.tensor([[3.0], [4.0]])
     x = torch.randn(5, 2, requires_grad=True)
     assert_close(losses.r1_penalty((x @ w).squeeze(1), x), torch.tensor(25.0))
+
+
+def closed_form_ce(logits, labels):
+    """Value -mean(l[y] - log sum exp l) and gradient (softmax(l) - one_hot(y)) / m, by hand."""
+    m = len(logits)
+    exp = logits.double().exp()
+    value = (exp.sum(1).log() - logits.double()[torch.arange(m), labels]).mean()
+    grad = (exp / exp.sum(1, keepdim=True) - F.one_hot(labels, logits.shape[1]).double()) / m
+    return value, grad
+
+
+def test_acgan_discriminator_loss_is_the_source_loss_plus_both_class_terms():
+    g = torch.Generator().manual_seed(2)
+    real = torch.randn(5, 1 + 3, generator=g, dtype=torch.float64, requires_grad=True)
+    fake = torch.randn(6, 1 + 3, generator=g, dtype=torch.float64, requires_grad=True)
+    y_real, y_fake = torch.tensor([0, 1, 2, 2, 0]), torch.tensor([1, 1, 0, 2, 2, 0])
+    w = 0.7
+    loss = losses.acgan_discriminator_loss(real, fake, y_real, y_fake, w)
+    loss.backward()
+    ce_real, grad_real = closed_form_ce(real.detach()[:, 1:], y_real)
+    ce_fake, grad_fake = closed_form_ce(fake.detach()[:, 1:], y_fake)
+    assert_close(loss, losses.discriminator_loss(real[:, 0], fake[:, 0]) + w * (ce_real + ce_fake))
+    assert_close(real.grad[:, 1:], w * grad_real)
+    assert_close(fake.grad[:, 1:], w * grad_fake)
+    # Source columns: d/dl softplus(-l) = -(1 - sigmoid(l)); d/dl softplus(l) = sigmoid(l).
+    assert_close(real.grad[:, 0], -(1 - torch.sigmoid(real.detach()[:, 0])) / 5)
+    assert_close(fake.grad[:, 0], torch.sigmoid(fake.detach()[:, 0]) / 6)
+    # The known bug (softmax, then a cross-entropy that applies log-softmax again) gives another value.
+    assert not torch.isclose(F.cross_entropy(real.detach()[:, 1:].softmax(1), y_real), ce_real)
+
+
+def test_acgan_generator_loss_adds_the_class_term_of_its_samples():
+    g = torch.Generator().manual_seed(3)
+    fake = torch.randn(6, 1 + 3, generator=g, dtype=torch.float64, requires_grad=True)
+    labels = torch.tensor([2, 0, 1, 1, 0, 2])
+    loss = losses.acgan_generator_loss(fake, labels, losses.nonsaturating_generator_loss, 2.0)
+    loss.backward()
+    ce, grad = closed_form_ce(fake.detach()[:, 1:], labels)
+    assert_close(loss, F.softplus(-fake.detach()[:, 0]).mean() + 2.0 * ce)
+    assert_close(fake.grad[:, 1:], 2.0 * grad)
+    assert_close(fake.grad[:, 0], -(1 - torch.sigmoid(fake.detach()[:, 0])) / 6)

@@ -47,7 +47,7 @@ def _tensors(module: torch.nn.Module) -> dict[str, torch.Tensor]:
 
 
 def save(run_dir: Path, step: int, G: torch.nn.Module, D: torch.nn.Module, state: dict[str, Any],
-         shape: tuple[int, ...] = ()) -> Path:
+         shape: tuple[int, ...] = (), num_classes: int = 0) -> Path:
     """Write checkpoint ``step`` and point ``checkpoints/last`` at it; returns its folder.
 
     Args:
@@ -57,6 +57,8 @@ def save(run_dir: Path, step: int, G: torch.nn.Module, D: torch.nn.Module, state
         state: everything else exact resume needs (tensors, numbers, strings, dicts, lists).
         shape: one sample's shape, stored in the weights' metadata so G can be rebuilt
             without the data.
+        num_classes: a conditional G's number of classes (0: unconditional), stored
+            beside ``shape`` for the same reason.
 
     Raises:
         OSError: the write failed; the previous checkpoint is untouched.
@@ -71,7 +73,7 @@ def save(run_dir: Path, step: int, G: torch.nn.Module, D: torch.nn.Module, state
     link_tmp = root / "last.tmp"
     try:
         folder.mkdir()
-        meta = {"step": str(step), "shape": ",".join(map(str, shape))}
+        meta = {"step": str(step), "shape": ",".join(map(str, shape)), "num_classes": str(num_classes)}
         save_file(_tensors(G), folder / GENERATOR, metadata=meta)
         save_file(_tensors(D), folder / DISCRIMINATOR, metadata={"step": str(step)})
         torch.save({**state, "step": step}, folder / STATE)
@@ -119,7 +121,7 @@ def load_weights(path: Path) -> dict[str, torch.Tensor]:
 
 
 def read_metadata(path: Path) -> dict[str, str]:
-    """The string metadata of a safetensors file (step, sample shape)."""
+    """The string metadata of a safetensors file (step, sample shape, number of classes)."""
     from safetensors import safe_open
 
     try:

@@ -74,20 +74,25 @@ def _cmd_train(args: argparse.Namespace) -> int:
 def _cmd_sample(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from gankit.runs import generate, load_run
+    from gankit.runs import generate, labels_to_sample, load_run
 
     out = Path(args.out)
     if out.suffix not in (".png", ".npz"):
         raise GankitError(f"--out {args.out}: must end in .png or .npz")
     if args.num < 1:
         raise GankitError(f"--num {args.num}: must be >= 1")
-    if args.label is not None:
-        raise GankitError("--label: this run's model is unconditional (no classes to choose from)")
     run = load_run(Path(args.run))
-    samples = generate(run.G, args.num, seed=args.seed)
+    # A conditional run's PNG without --label: one row per class (the count is rounded up to fill the rows).
+    by_rows = out.suffix == ".png" and args.label is None
+    labels = labels_to_sample(run.num_classes, args.num, args.label, rows=by_rows)
+    num = args.num if labels is None else len(labels)
+    samples = generate(run.G, num, seed=args.seed, labels=labels)
     out.parent.mkdir(parents=True, exist_ok=True)
     if out.suffix == ".npz":
-        np.savez(out, samples=samples.numpy().astype(np.float32))
+        arrays = {"samples": samples.numpy().astype(np.float32)}
+        if labels is not None:
+            arrays["labels"] = labels.numpy().astype(np.int64)
+        np.savez(out, **arrays)
     else:
         from gankit.viz import save_samples
 
@@ -98,8 +103,9 @@ def _cmd_sample(args: argparse.Namespace) -> int:
 
             data = load_data(run.cfg)
             real = data.sample(args.num, None) if isinstance(data, ToyDistribution) else data.x[: args.num]
-        save_samples(samples, out, real, title=f"{run.cfg.preset}, step {run.step}")
-    print(f"wrote {args.num} samples to {out}")
+        nrow = num // run.num_classes if labels is not None and by_rows else None
+        save_samples(samples, out, real, title=f"{run.cfg.preset}, step {run.step}", nrow=nrow)
+    print(f"wrote {num} samples to {out}")
     return 0
 
 

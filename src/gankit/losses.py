@@ -12,6 +12,8 @@ References:
     Goodfellow et al. (2014), "Generative Adversarial Nets", eq. (1) and Algorithm 1.
     Goodfellow (2014), "On distinguishability criteria for estimating generative models".
     Goodfellow (2016), "NIPS 2016 Tutorial: Generative Adversarial Networks", section 3.2.
+    Odena, Olah & Shlens (2017), "Conditional Image Synthesis with Auxiliary Classifier
+    GANs", eqs. (2) and (3): the ACGAN losses.
 """
 
 from __future__ import annotations
@@ -118,14 +120,69 @@ def value_function(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torc
 def class_cross_entropy(class_logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
     """The auxiliary classifier's term ``-E log softmax(c_logits)[y]`` (Odena et al. 2017).
 
-    Applied to logits: never softmax first and then ``cross_entropy`` (which applies
-    log-softmax itself).
+    Equals ``mean(logsumexp(c_logits) - c_logits[y])``; its gradient with respect to the
+    logits is ``(softmax(c_logits) - one_hot(y)) / m``. Applied to logits: never softmax
+    first and then ``cross_entropy`` (which applies log-softmax itself), the bug of a
+    popular reference implementation.
 
     Args:
         class_logits: shape (m, C), unnormalised.
         labels: shape (m,), int64 in [0, C).
     """
     return F.cross_entropy(class_logits, labels)
+
+
+def split_acgan_logits(logits: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """An ACGAN discriminator's output (m, 1 + C) -> (real/fake logits (m,), class logits (m, C))."""
+    return logits[:, 0], logits[:, 1:]
+
+
+def acgan_discriminator_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor, real_labels: torch.Tensor,
+                             fake_labels: torch.Tensor, class_weight: float) -> torch.Tensor:
+    """The ACGAN discriminator's loss: the source cross-entropy plus the class cross-entropy on both sets.
+
+    Odena et al. (2017), eqs. (2)-(3): D maximises L_S + L_C with L_S the log-likelihood of
+    the right source (real/fake) and L_C that of the right class, *on real and on fake
+    samples*. As a loss to descend, with w = ``class_weight`` (Odena: w = 1):
+
+        -E log D(x) - E log(1 - D(G(z, c))) + w [-E log p(y | x) - E log p(c | G(z, c))]
+
+    Args:
+        real_logits: D's output on data, shape (m, 1 + C) (see ``split_acgan_logits``).
+        fake_logits: D's output on G(z, c), shape (m', 1 + C).
+        real_labels: the data's labels y, (m,) int64.
+        fake_labels: the labels c the samples were generated for, (m',) int64.
+        class_weight: w, the weight of the class term.
+
+    Returns:
+        A scalar: ``discriminator_loss(...) + w * (CE(real) + CE(fake))``.
+    """
+    real_source, real_class = split_acgan_logits(real_logits)
+    fake_source, fake_class = split_acgan_logits(fake_logits)
+    classes = class_cross_entropy(real_class, real_labels) + class_cross_entropy(fake_class, fake_labels)
+    return discriminator_loss(real_source, fake_source) + class_weight * classes
+
+
+def acgan_generator_loss(fake_logits: torch.Tensor, fake_labels: torch.Tensor,
+                         g_cost: Callable[[torch.Tensor], torch.Tensor], class_weight: float) -> torch.Tensor:
+    """The ACGAN generator's loss: its adversarial cost plus the class cross-entropy of its samples.
+
+    Odena et al. (2017): G maximises L_C - L_S; the real-data part of L_C does not depend
+    on G, so what G descends is (w = ``class_weight``)
+
+        g_cost(source logits of G(z, c)) + w * (-E log p(c | G(z, c)))
+
+    with ``g_cost`` one of ``GENERATOR_COSTS`` (``minimax`` gives -L_S exactly; gankit's
+    presets use the non-saturating form, as for the unconditional game).
+
+    Args:
+        fake_logits: D's output on G(z, c), shape (m, 1 + C).
+        fake_labels: c, (m,) int64.
+        g_cost: the generator cost applied to the real/fake logits.
+        class_weight: w.
+    """
+    source, classes = split_acgan_logits(fake_logits)
+    return g_cost(source) + class_weight * class_cross_entropy(classes, fake_labels)
 
 
 def r1_penalty(real_logits: torch.Tensor, real: torch.Tensor) -> torch.Tensor:

@@ -24,6 +24,7 @@ class Run:
     G: nn.Module
     step: int
     shape: tuple[int, ...]
+    num_classes: int = 0  # a conditional G's classes (0: unconditional)
 
 
 def read_config(run_dir: Path) -> Config:
@@ -53,25 +54,94 @@ def load_run(run_dir: Path) -> Run:
         shape = tuple(int(v) for v in meta["shape"].split(","))
     except (KeyError, ValueError):
         raise GankitError(f"{weights}: metadata lacks the sample shape") from None
-    G, _ = build(cfg.model, shape)
+    try:
+        num_classes = int(meta.get("num_classes", "0"))
+    except ValueError:
+        raise GankitError(f"{weights}: metadata has a bad num_classes {meta['num_classes']!r}") from None
+    if cfg.model.conditional and num_classes < 2:
+        raise GankitError(f"{weights}: metadata lacks the number of classes of the conditional generator")
+    G, _ = build(cfg.model, shape, num_classes)
     try:
         G.load_state_dict(checkpoint.load_weights(weights))
     except RuntimeError as exc:
         raise GankitError(f"{weights}: does not match the model in config.json ({str(exc).splitlines()[0]})") from None
     G.eval()
-    return Run(run_dir, cfg, G, int(meta.get("step", 0)), shape)
+    return Run(run_dir, cfg, G, int(meta.get("step", 0)), shape, num_classes if cfg.model.conditional else 0)
+
+
+def num_classes(G: nn.Module) -> int:
+    """C for a conditional generator, 0 for an unconditional one."""
+    return int(getattr(G, "num_classes", 0))
 
 
 @torch.no_grad()
-def generate(G: nn.Module, n: int, seed: int = 0, batch_size: int = 500) -> torch.Tensor:
-    """n samples from G (eval mode) in the data's own space, noise seeded by ``seed``."""
+def generate(G: nn.Module, n: int, seed: int = 0, batch_size: int = 500,
+             labels: torch.Tensor | None = None) -> torch.Tensor:
+    """n samples from G (eval mode) in the data's own space, noise seeded by ``seed``.
+
+    Args:
+        labels: the classes to generate, (n,) int64 in [0, C): required for a conditional
+            G, refused for an unconditional one.
+    """
+    classes = num_classes(G)
+    if classes and labels is None:
+        raise GankitError(f"this generator is conditional ({classes} classes): give the labels to generate")
+    if not classes and labels is not None:
+        raise GankitError("this generator is unconditional: it takes no labels")
+    if labels is not None:
+        if labels.shape != (n,) or labels.dtype != torch.int64:
+            raise GankitError(f"labels must be int64 of shape ({n},), got {labels.dtype} {tuple(labels.shape)}")
+        if n and (labels.min() < 0 or labels.max() >= classes):
+            raise GankitError(f"labels must lie in 0..{classes - 1}")
     gen = torch.Generator().manual_seed(seed)
     G.eval()
     out = []
     for start in range(0, n, batch_size):
         m = min(batch_size, n - start)
-        out.append(G(torch.randn(m, G.z_dim, generator=gen)))
+        z = torch.randn(m, G.z_dim, generator=gen)
+        out.append(G(z) if labels is None else G(z, labels[start : start + m]))
     return torch.cat(out) if out else torch.empty(0)
+
+
+def class_rows(num_classes: int, per_class: int) -> torch.Tensor:
+    """Labels for a grid with one row per class: [0]*per_class + [1]*per_class + ..., int64."""
+    return torch.arange(num_classes).repeat_interleave(per_class)
+
+
+def labels_to_sample(num_classes: int, n: int, label: int | None = None, rows: bool = False) -> torch.Tensor | None:
+    """The labels ``gankit sample`` generates for, (N,) int64, or None for an unconditional run.
+
+    Args:
+        num_classes: C of the run's generator (0: unconditional).
+        n: the number of samples asked for.
+        label: one class to generate n samples of.
+        rows: without ``label``, lay the labels out for a grid with one row per class:
+            ceil(n / C) samples of each class (so N = C * ceil(n / C) >= n). Otherwise the
+            labels cycle 0, 1, ..., C - 1, 0, 1, ... (N = n).
+
+    Raises:
+        GankitError: a label for an unconditional run, or one outside 0..C-1.
+    """
+    if not num_classes:
+        if label is not None:
+            raise GankitError("--label: this run's model is unconditional (no classes to choose from)")
+        return None
+    if label is not None:
+        if not 0 <= label < num_classes:
+            raise GankitError(f"--label {label}: out of range; this run's classes are 0..{num_classes - 1}")
+        return torch.full((n,), label, dtype=torch.int64)
+    if rows:
+        return class_rows(num_classes, -(-n // num_classes))
+    return torch.arange(n) % num_classes
+
+
+def uniform_labels(n: int, num_classes: int, seed: int) -> torch.Tensor:
+    """n labels drawn uniformly from 0..C-1, int64 (n,), reproducible from ``seed``.
+
+    The generator is seeded apart from the noise's (``generate`` uses ``seed`` itself), so
+    the labels and z of one seed are independent draws.
+    """
+    return torch.randint(num_classes, (n,), generator=torch.Generator().manual_seed(seed + 1_000_003))
 
 
 # Sample sizes the protocols were defined with (Parzen: 10,000 in Goodfellow et al. 2014;
@@ -85,13 +155,17 @@ def evaluate_generator(cfg: Config, G: nn.Module, metrics: list[str] | None = No
     """Sample ``num`` points from G and evaluate them against the run's data set.
 
     For the shift generator on 1D data the generator's density is known (N(theta, 1)), so
-    the exact JSD and Wasserstein-1 to the data are added, by quadrature.
+    the exact JSD and Wasserstein-1 to the data are added, by quadrature. A conditional
+    generator samples labels uniformly (``uniform_labels``) and they go to ``evaluate`` as
+    ``fake_labels`` (class accuracy, per-class FID-CNN).
     """
     from gankit.metrics import evaluate, gaussian_density, jsd_1d, wasserstein1_1d
 
     num = num or EVAL_NUM.get(cfg.data.name, DEFAULT_EVAL_NUM)
-    result = evaluate(generate(G, num, seed=seed), cfg.data.name, metrics, seed=seed, data_path=cfg.data.path,
-                      train_split=cfg.data.split, inception_weights=inception_weights)
+    labels = uniform_labels(num, num_classes(G), seed) if num_classes(G) else None
+    result = evaluate(generate(G, num, seed=seed, labels=labels), cfg.data.name, metrics, fake_labels=labels,
+                      seed=seed, data_path=cfg.data.path, train_split=cfg.data.split,
+                      inception_weights=inception_weights)
     if cfg.model.family == "toy" and cfg.data.name == "gauss1d":
         theta = float(G.theta.detach())
         p_data, p_g = gaussian_density(cfg.data.mean, cfg.data.sd), gaussian_density(theta, 1.0)

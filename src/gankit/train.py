@@ -23,7 +23,7 @@ from torch import nn
 from gankit import checkpoint, config as config_lib
 from gankit.data import Batches, TensorData, ToyDistribution, load_dataset
 from gankit.errors import GankitError
-from gankit.losses import discriminator_loss, generator_cost
+from gankit.losses import acgan_discriminator_loss, acgan_generator_loss, discriminator_loss, generator_cost
 from gankit.models import build
 from gankit.runs import evaluate_generator, generate
 
@@ -32,8 +32,8 @@ from gankit.runs import evaluate_generator, generate
 class StepStats:
     """What one step of Algorithm 1 reports (means over the minibatch)."""
 
-    d_loss: float  # -E log D(x) - E log(1 - D(G(z))), last D update
-    g_loss: float  # the generator cost of the G update
+    d_loss: float  # -E log D(x) - E log(1 - D(G(z))), last D update (ACGAN: + the class terms)
+    g_loss: float  # the generator cost of the G update (ACGAN: + the class term)
     d_real: float  # mean D(x) on the last D update's minibatch
     d_fake: float  # mean D(G(z)) on the last D update's minibatch
 
@@ -43,17 +43,60 @@ def sample_z(G: nn.Module, m: int, noise: torch.Generator) -> torch.Tensor:
     return torch.randn(m, G.z_dim, generator=noise)
 
 
+def sample_labels(m: int, num_classes: int, labels: torch.Generator) -> torch.Tensor:
+    """m class labels c ~ Uniform{0, ..., C - 1} for conditional samples, int64 (m,), drawn from ``labels``."""
+    return torch.randint(num_classes, (m,), generator=labels)
+
+
+def _generate(G: nn.Module, z: torch.Tensor, y: torch.Tensor | None) -> torch.Tensor:
+    """G(z), or G(z, y) for a conditional G."""
+    return G(z) if y is None else G(z, y)
+
+
+def _discriminate(D: nn.Module, x: torch.Tensor, y: torch.Tensor | None) -> torch.Tensor:
+    """D's logits, (m,) or (m, 1 + C) for an ACGAN D; only a cGAN D is shown the labels."""
+    return D(x, y) if getattr(D, "conditional", "") == "cgan" else D(x)
+
+
+def _is_acgan(D: nn.Module) -> bool:
+    return getattr(D, "conditional", "") == "acgan"
+
+
 def discriminator_step(G: nn.Module, D: nn.Module, opt_D: torch.optim.Optimizer, real: torch.Tensor,
-                       noise: torch.Generator) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+                       noise: torch.Generator, *, real_labels: torch.Tensor | None = None,
+                       labels: torch.Generator | None = None,
+                       class_weight: float = 1.0) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """One discriminator update on the minibatch ``real`` and as many fresh noise samples.
 
     Descends -E log D(x) - E log(1 - D(G(z))) (ascends V). G's parameters are untouched.
-    Returns (d_loss, real_logits, fake_logits), detached.
+
+    Conditional (``labels`` given): the m fake samples are generated for labels c drawn
+    uniformly from ``labels``; a cGAN D judges (x, y) and (G(z, c), c); an ACGAN D also
+    descends the class cross-entropy on both sets (``gankit.losses.acgan_discriminator_loss``).
+
+    Args:
+        real: the minibatch, (m, *shape).
+        noise: the generator of z.
+        real_labels: the minibatch's labels y, (m,) int64 (conditional only).
+        labels: the generator of the fake labels c (None: unconditional).
+        class_weight: ACGAN's weight of the class term.
+
+    Returns:
+        (d_loss, real_logits, fake_logits), detached; the logits are the real/fake ones, (m,).
     """
+    fake_labels = None
+    if labels is not None:
+        if real_labels is None:
+            raise GankitError("a conditional discriminator step needs the minibatch's labels")
+        fake_labels = sample_labels(len(real), G.num_classes, labels)
     with torch.no_grad():  # the D step needs no gradient through G
-        fake = G(sample_z(G, len(real), noise))
-    real_logits, fake_logits = D(real), D(fake)
-    d_loss = discriminator_loss(real_logits, fake_logits)
+        fake = _generate(G, sample_z(G, len(real), noise), fake_labels)
+    real_logits, fake_logits = _discriminate(D, real, real_labels), _discriminate(D, fake, fake_labels)
+    if _is_acgan(D):
+        d_loss = acgan_discriminator_loss(real_logits, fake_logits, real_labels, fake_labels, class_weight)
+        real_logits, fake_logits = real_logits[:, 0], fake_logits[:, 0]
+    else:
+        d_loss = discriminator_loss(real_logits, fake_logits)
     opt_D.zero_grad(set_to_none=True)
     d_loss.backward()
     opt_D.step()
@@ -61,15 +104,23 @@ def discriminator_step(G: nn.Module, D: nn.Module, opt_D: torch.optim.Optimizer,
 
 
 def generator_step(G: nn.Module, D: nn.Module, opt_G: torch.optim.Optimizer, m: int,
-                   g_cost: Callable[[torch.Tensor], torch.Tensor], noise: torch.Generator) -> torch.Tensor:
+                   g_cost: Callable[[torch.Tensor], torch.Tensor], noise: torch.Generator, *,
+                   labels: torch.Generator | None = None, class_weight: float = 1.0) -> torch.Tensor:
     """One generator update on m fresh noise samples; returns the cost, detached.
 
     The step differentiates through D but must not change it: freezing D's parameters skips
     their weight gradients (a third of D's backward pass) and leaves them untouched.
+    Conditional (``labels`` given): the samples are generated for fresh uniform labels c;
+    an ACGAN G adds the class cross-entropy of its samples (``acgan_generator_loss``).
     """
+    fake_labels = None if labels is None else sample_labels(m, G.num_classes, labels)
     D.requires_grad_(False)
     try:
-        g_loss = g_cost(D(G(sample_z(G, m, noise))))
+        fake_logits = _discriminate(D, _generate(G, sample_z(G, m, noise), fake_labels), fake_labels)
+        if _is_acgan(D):
+            g_loss = acgan_generator_loss(fake_logits, fake_labels, g_cost, class_weight)
+        else:
+            g_loss = g_cost(fake_logits)
         opt_G.zero_grad(set_to_none=True)
         g_loss.backward()
         opt_G.step()
@@ -80,21 +131,28 @@ def generator_step(G: nn.Module, D: nn.Module, opt_G: torch.optim.Optimizer, m: 
 
 def train_step(G: nn.Module, D: nn.Module, opt_G: torch.optim.Optimizer, opt_D: torch.optim.Optimizer,
                batches: Batches, *, k: int, g_cost: Callable[[torch.Tensor], torch.Tensor],
-               noise: torch.Generator) -> StepStats:
+               noise: torch.Generator, labels: torch.Generator | None = None,
+               class_weight: float = 1.0) -> StepStats:
     """One outer iteration of Algorithm 1 (Goodfellow et al. 2014).
 
     Args:
-        G, D: the players; D returns logits of shape (m,).
+        G, D: the players; D returns logits of shape (m,) (an ACGAN D: (m, 1 + C)).
         opt_G, opt_D: their optimizers (each holds only its own player's parameters).
-        batches: the data stream; each call to ``next()`` is a fresh minibatch of m examples.
+        batches: the data stream; each call to ``next()`` is a fresh minibatch of m examples
+            (with their labels, which conditional players use).
         k: discriminator updates per generator update.
         g_cost: the generator cost, a function of D's logits on G(z) (see gankit.losses).
         noise: the generator all noise samples z are drawn from.
+        labels: conditional players (cGAN, ACGAN): the generator the fake labels c ~
+            Uniform{0..C-1} are drawn from, fresh for every D and G update. None: unconditional.
+        class_weight: ACGAN's weight of the class cross-entropy (both players).
     """
     for _ in range(k):
-        real, _ = batches.next()
-        d_loss, real_logits, fake_logits = discriminator_step(G, D, opt_D, real, noise)
-    g_loss = generator_step(G, D, opt_G, batches.m, g_cost, noise)
+        real, real_labels = batches.next()
+        d_loss, real_logits, fake_logits = discriminator_step(
+            G, D, opt_D, real, noise, real_labels=real_labels if labels is not None else None, labels=labels,
+            class_weight=class_weight)
+    g_loss = generator_step(G, D, opt_G, batches.m, g_cost, noise, labels=labels, class_weight=class_weight)
     # One sync point per step for all four numbers, instead of four.
     d_loss_v, g_loss_v, d_real, d_fake = torch.stack([
         d_loss, g_loss, torch.sigmoid(real_logits).mean(), torch.sigmoid(fake_logits).mean(),
@@ -138,6 +196,23 @@ def load_data(cfg: config_lib.Config, split: str | None = None) -> TensorData | 
     return load_dataset(d.name, split or d.split, path=d.path, **options)
 
 
+def check_labelled(cfg: config_lib.Config, data: TensorData | ToyDistribution) -> int:
+    """The number of classes a conditional model is built for (0 for an unconditional one).
+
+    Raises:
+        GankitError: ``model.conditional`` is set but the data have no labels (toy data, an
+            npz without ``y``, an image folder without class sub-folders) or a single class.
+    """
+    cond = cfg.model.conditional
+    if not cond:
+        return 0
+    if data.y is None or data.num_classes < 2:
+        what = "no class labels" if data.y is None else f"{data.num_classes} class"
+        raise GankitError(f"model.conditional={cond} needs labelled data with at least 2 classes; "
+                          f"{data.name} has {what}")
+    return data.num_classes
+
+
 class Trainer:
     """Everything one run holds: data stream, players, optimizers, RNGs and the step counter.
 
@@ -150,13 +225,16 @@ class Trainer:
         if cfg.train.threads:
             torch.set_num_threads(cfg.train.threads)
         self.data = data if data is not None else load_data(cfg)
+        self.num_classes = check_labelled(cfg, self.data)
         # One seed, separate streams: weights and dropout use torch's global generator;
-        # noise and data order have their own, so changing one never shifts the other.
+        # noise, fake labels and data order have their own, so changing one never shifts the others.
         torch.manual_seed(cfg.seed)
-        self.G, self.D = build(cfg.model, self.data.shape)
+        self.G, self.D = build(cfg.model, self.data.shape, self.num_classes)
         self.opt_G, self.opt_D = make_optimizers(cfg.train, self.G, self.D)
         self.batches = Batches(self.data, cfg.data.batch_size, seed=cfg.seed)
         self.noise = torch.Generator().manual_seed(cfg.seed + 1)
+        # (seed + 2 seeds the fixed z of the sample grids.)
+        self.labels = torch.Generator().manual_seed(cfg.seed + 3) if self.num_classes else None
         self.g_cost = generator_cost(cfg.train.g_cost)
         self.step = 0
         self.lr_scale = 1.0  # lowered by NaN rollbacks
@@ -170,16 +248,19 @@ class Trainer:
         self.G.train()
         self.D.train()
         stats = train_step(self.G, self.D, self.opt_G, self.opt_D, self.batches, k=t.k, g_cost=self.g_cost,
-                           noise=self.noise)
+                           noise=self.noise, labels=self.labels, class_weight=t.class_weight)
         self.step += 1
         return stats
 
-    def sample(self, n: int, seed: int = 0) -> torch.Tensor:
-        """n samples from G in eval mode, from noise seeded by ``seed`` (training RNGs untouched)."""
-        return generate(self.G, n, seed)
+    def sample(self, n: int, seed: int = 0, labels: torch.Tensor | None = None) -> torch.Tensor:
+        """n samples from G in eval mode, from noise seeded by ``seed`` (training RNGs untouched).
+
+        A conditional G needs ``labels``, (n,) int64.
+        """
+        return generate(self.G, n, seed, labels=labels)
 
     def state(self) -> dict:
-        return {
+        state = {
             "opt_G": self.opt_G.state_dict(),
             "opt_D": self.opt_D.state_dict(),
             "batches": self.batches.state_dict(),
@@ -187,9 +268,13 @@ class Trainer:
             "torch_rng": torch.get_rng_state(),
             "lr_scale": self.lr_scale,
         }
+        if self.labels is not None:
+            state["labels"] = self.labels.get_state()
+        return state
 
     def save_checkpoint(self, run_dir: Path) -> Path:
-        return checkpoint.save(run_dir, self.step, self.G, self.D, self.state(), shape=self.data.shape)
+        return checkpoint.save(run_dir, self.step, self.G, self.D, self.state(), shape=self.data.shape,
+                               num_classes=self.num_classes)
 
     def load_checkpoint(self, folder: Path) -> None:
         self.G.load_state_dict(checkpoint.load_weights(folder / checkpoint.GENERATOR))
@@ -199,6 +284,8 @@ class Trainer:
         self.opt_D.load_state_dict(state["opt_D"])
         self.batches.load_state_dict(state["batches"])
         self.noise.set_state(state["noise"])
+        if self.labels is not None:
+            self.labels.set_state(state["labels"])
         torch.set_rng_state(state["torch_rng"])
         self.lr_scale = float(state.get("lr_scale", 1.0))
         self.step = int(state["step"])
@@ -358,9 +445,15 @@ def _real_view(trainer: Trainer) -> torch.Tensor:
 
 
 def _write_samples(trainer: Trainer, run_dir: Path, step: int, writer, real_view) -> None:
+    from gankit.runs import class_rows
     from gankit.viz import image_grid, save_samples
 
-    fake = trainer.sample(trainer.cfg.log.grid, seed=trainer.cfg.seed + 2)  # the same z every time
-    save_samples(fake, run_dir / "samples" / f"step_{step:07d}.png", real_view, title=f"step {step}")
+    labels, nrow = None, None
+    if trainer.num_classes:  # one row per class, log.grid samples in all (at least one per class)
+        nrow = max(1, trainer.cfg.log.grid // trainer.num_classes)
+        labels = class_rows(trainer.num_classes, nrow)
+    n = trainer.cfg.log.grid if labels is None else len(labels)
+    fake = trainer.sample(n, seed=trainer.cfg.seed + 2, labels=labels)  # the same z every time
+    save_samples(fake, run_dir / "samples" / f"step_{step:07d}.png", real_view, title=f"step {step}", nrow=nrow)
     if fake.dim() == 4:
-        writer.add_image("samples", image_grid(fake), step, dataformats="HWC")
+        writer.add_image("samples", image_grid(fake, nrow), step, dataformats="HWC")

@@ -62,9 +62,10 @@ def save_points(fake: torch.Tensor, real: torch.Tensor, path: Path, title: str =
     fig.savefig(path)
 
 
-def save_samples(fake: torch.Tensor, path: Path, real: torch.Tensor | None = None, title: str = "") -> None:
-    """Images -> a grid; vectors -> a plot over ``real``."""
+def save_samples(fake: torch.Tensor, path: Path, real: torch.Tensor | None = None, title: str = "",
+                 nrow: int | None = None) -> None:
+    """Images -> a grid of ``nrow`` images per row (default: square); vectors -> a plot over ``real``."""
     if fake.dim() == 4:
-        save_image_grid(fake, path)
+        save_image_grid(fake, path, nrow)
     else:
         save_points(fake, real if real is not None else fake[:0], path, title)

@@ -169,14 +169,40 @@ def _classes(ctx: Context) -> Result:
 
 
 def _cond_accuracy(ctx: Context) -> Result:
-    """Conditional samples: fraction classified as their requested label, overall and for the worst class."""
+    """Conditional samples: fraction classified as their requested label, overall, for the worst class and per class."""
     _need_digits(ctx, "cond_accuracy")
     _need(ctx.fake_labels is not None, "cond_accuracy", "the labels of conditional samples (fake_labels)", ctx)
     logits = ctx.cnn_outputs("fake")[1]
     acc = scores.per_class_accuracy(logits, ctx.fake_labels, classifier.DigitCNN.num_classes)
     overall = float((logits.argmax(1) == ctx.fake_labels).double().mean())
     present = acc[~torch.isnan(acc)]
-    return {"cond_accuracy": overall, "cond_accuracy_min": float(present.min())}
+    per_class = {f"cond_accuracy_class_{c}": float(a) for c, a in enumerate(acc.tolist())}  # NaN -> None
+    return {"cond_accuracy": overall, "cond_accuracy_min": float(present.min()), **per_class}
+
+
+def _fid_cnn_per_class(ctx: Context) -> Result:
+    """Conditional samples: FID-CNN of each class's samples vs that class's training images, their mean, and its floor."""
+    _need_digits(ctx, "fid_cnn_per_class")
+    _need(ctx.fake_labels is not None, "fid_cnn_per_class", "the labels of conditional samples (fake_labels)", ctx)
+    fake, real, held = ctx.cnn_outputs("fake")[0], ctx.cnn_outputs("train")[0], ctx.cnn_outputs("heldout")[0]
+    out: Result = {}
+    fids, floors, sizes = [], [], []
+    for c in range(classifier.DigitCNN.num_classes):
+        fake_c, real_c, held_c = fake[ctx.fake_labels == c], real[ctx.train.y == c], held[ctx.heldout.y == c]
+        # As for fid_cnn: n_c = min(samples, held-out images) of the class, and the floor is
+        # n_c held-out images of the class in place of the samples.
+        n_c = min(len(fake_c), len(held_c))
+        if n_c < 2 or len(real_c) < 2:
+            out[f"fid_cnn_class_{c}"] = None
+            continue
+        fid_c = frechet.fid_from_features(real_c, fake_c[:n_c])
+        floors.append(frechet.fid_from_features(real_c, ctx.draw(f"heldout_class_{c}", held_c, n_c)))
+        out[f"fid_cnn_class_{c}"] = fid_c
+        fids.append(fid_c)
+        sizes.append(n_c)
+    _need(bool(fids), "fid_cnn_per_class", "at least 2 samples of some class", ctx)
+    return {"fid_cnn_per_class": sum(fids) / len(fids), "fid_cnn_per_class_floor": sum(floors) / len(floors),
+            "fid_cnn_per_class_n_min": min(sizes), **out}
 
 
 def _prdc(ctx: Context) -> Result:
@@ -249,6 +275,7 @@ METRICS: dict[str, Callable[[Context], Result]] = {
     "is_cnn": _is_cnn,
     "classes": _classes,
     "cond_accuracy": _cond_accuracy,
+    "fid_cnn_per_class": _fid_cnn_per_class,
     "prdc": _prdc,
     "parzen": _parzen,
     "memorisation": _memorisation,
@@ -267,14 +294,15 @@ def default_metrics(dataset: str, has_labels: bool = False, inception_weights: s
     """The metrics ``evaluate`` computes when none are named, by data set.
 
     28x28 digits: FID-CNN, KID, the IS analogue, the class histogram, PRDC, Parzen,
-    memorisation (and conditional accuracy when labels are given); 2D mixtures: modes;
+    memorisation (and, when labels are given, the conditional accuracy and per-class
+    FID-CNN); 2D mixtures: modes;
     Stacked MNIST: stacked modes; 8x8 digits: Parzen and memorisation; other image data:
     memorisation (and Inception-FID when its weights are given); the 1D Gaussian: none (its divergences need the generator's density,
     see ``jsd_1d`` and ``wasserstein1_1d``).
     """
     if dataset in DIGIT_DATASETS:
         names = ["fid_cnn", "kid", "is_cnn", "classes", "prdc", "parzen", "memorisation"]
-        return names + ["cond_accuracy"] if has_labels else names
+        return names + ["cond_accuracy", "fid_cnn_per_class"] if has_labels else names
     if dataset in MIXTURE_DATASETS:
         return ["modes"]
     if dataset in STACKED_DATASETS:
@@ -288,7 +316,7 @@ def default_metrics(dataset: str, has_labels: bool = False, inception_weights: s
 
 def _json_value(v: Any) -> Any:
     """Floats stay floats, NaN and infinities become None (strict JSON has neither)."""
-    if isinstance(v, bool):
+    if v is None or isinstance(v, bool):
         return v
     if isinstance(v, int):
         return v

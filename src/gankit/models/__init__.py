@@ -1,7 +1,12 @@
-"""Model families by name; ``build(model_cfg, shape)`` returns the pair (G, D).
+"""Model families by name; ``build(model_cfg, shape, num_classes)`` returns the pair (G, D).
 
 Every G has an attribute ``z_dim`` and maps z (N, z_dim) to samples (N, *shape); every D
 maps samples to logits (N,), with no sigmoid inside.
+
+Conditional pairs (``model.conditional``, families mlp and dcgan): G has ``num_classes`` = C
+and maps (z, y) with y (N,) int64 to samples; D has ``conditional`` set to
+- ``"cgan"``: D(x, y) -> logits (N,);
+- ``"acgan"``: D(x) -> logits (N, 1 + C): the real/fake logit, then the class logits.
 """
 
 from __future__ import annotations
@@ -10,6 +15,7 @@ import torch
 from torch import nn
 
 from gankit.errors import GankitError
+from gankit.models.conditional import CONDITIONAL_KINDS
 from gankit.models.dcgan import DCGANDiscriminator, DCGANGenerator
 from gankit.models.mlp import MaxoutDiscriminator, MLPDiscriminator, MLPGenerator, PaperGenerator
 from gankit.models.toy import LogisticDiscriminator, ShiftGenerator
@@ -22,29 +28,43 @@ FAMILIES = {
 }
 
 
-def build(cfg, shape: tuple[int, ...]) -> tuple[nn.Module, nn.Module]:
+CONDITIONAL_FAMILIES = ("mlp", "dcgan")
+
+
+def build(cfg, shape: tuple[int, ...], num_classes: int = 0) -> tuple[nn.Module, nn.Module]:
     """The (G, D) pair of family ``cfg.family`` for samples of shape ``shape``.
 
     Args:
         cfg: a ``gankit.config.ModelConfig``.
         shape: one sample's shape: (d,) for vectors, (C, H, W) for images.
+        num_classes: the data's number of classes; used (and needed, >= 2) only when
+            ``cfg.conditional`` is set.
     """
     d_width = cfg.d_width or cfg.width
     is_image = len(shape) == 3
+    cond = cfg.conditional
+    if cond not in CONDITIONAL_KINDS:
+        raise GankitError(f"unknown model.conditional {cond!r}; valid: '', cgan, acgan")
+    if cond and cfg.family not in CONDITIONAL_FAMILIES:
+        raise GankitError(f"model.conditional={cond} needs model.family mlp or dcgan, got {cfg.family}")
+    if cond and num_classes < 2:
+        raise GankitError(f"model.conditional={cond} needs at least 2 classes, got {num_classes}")
+    k = num_classes if cond else 0
     if cfg.family == "toy":
         if shape != (1,):
             raise GankitError(f"model.family=toy needs 1D data, got samples of shape {shape}")
         return ShiftGenerator(cfg.theta0), LogisticDiscriminator(1)
     if cfg.family == "mlp":
-        G = MLPGenerator(cfg.z_dim, shape, hidden=cfg.width, depth=cfg.depth, tanh=is_image)
-        return G, MLPDiscriminator(shape, hidden=d_width, depth=cfg.depth)
+        G = MLPGenerator(cfg.z_dim, shape, hidden=cfg.width, depth=cfg.depth, tanh=is_image, num_classes=k)
+        return G, MLPDiscriminator(shape, hidden=d_width, depth=cfg.depth, num_classes=k, conditional=cond)
     if cfg.family == "paper-mlp":
         return PaperGenerator(cfg.z_dim, shape), MaxoutDiscriminator(shape)
     if cfg.family == "dcgan":
         if not is_image or shape[1] != shape[2]:
             raise GankitError(f"model.family=dcgan needs square images, got samples of shape {shape}")
         c, size = shape[0], shape[1]
-        G, D = DCGANGenerator(cfg.z_dim, size, c, cfg.width), DCGANDiscriminator(size, c, d_width)
+        G = DCGANGenerator(cfg.z_dim, size, c, cfg.width, num_classes=k)
+        D = DCGANDiscriminator(size, c, d_width, num_classes=k, conditional=cond)
         # oneDNN's CPU convolutions run faster on NHWC ("channels last") weights and
         # activations: 10-20% less time per training step on our presets.
         return G.to(memory_format=torch.channels_last), D.to(memory_format=torch.channels_last)

@@ -1,5 +1,7 @@
 """Fully connected players: a small pair for 1D/2D data, and the MNIST pair of
-Goodfellow et al. (2014)."""
+Goodfellow et al. (2014). The small pair also comes conditional (``num_classes > 0``):
+see ``MLPGenerator`` and ``MLPDiscriminator`` for how the class enters each player.
+"""
 
 from __future__ import annotations
 
@@ -8,20 +10,34 @@ import math
 import torch
 from torch import nn
 
+from gankit.models.conditional import check_conditional, project, with_one_hot
+
 
 class MLPGenerator(nn.Module):
-    """z (N, z_dim) -> x (N, *out_shape): ``depth`` ReLU layers of ``hidden`` units.
+    """z (N, z_dim) [, y (N,)] -> x (N, *out_shape): ``depth`` ReLU layers of ``hidden`` units.
 
     The output is linear for toy data (its own coordinates) and tanh for images ([-1, 1]).
+
+    Conditional (``num_classes > 0``, Mirza & Osindero 2014): the one-hot code of the
+    class y is concatenated to z (``with_one_hot`` says why not an embedding), so
+    g[z, c] sees the class in its first layer.
+
+    Args:
+        z_dim: noise dimension.
+        out_shape: shape of one sample.
+        hidden, depth: width and number of hidden layers.
+        tanh: end in tanh (images).
+        num_classes: C for a conditional generator, 0 for an unconditional one.
     """
 
     def __init__(self, z_dim: int, out_shape: tuple[int, ...] | int, hidden: int = 128, depth: int = 3,
-                 tanh: bool = False):
+                 tanh: bool = False, num_classes: int = 0):
         super().__init__()
         self.z_dim = z_dim
+        self.num_classes = num_classes
         self.out_shape = (out_shape,) if isinstance(out_shape, int) else tuple(out_shape)
         layers: list[nn.Module] = []
-        width_in = z_dim
+        width_in = z_dim + num_classes
         for _ in range(depth):
             layers += [nn.Linear(width_in, hidden), nn.ReLU()]
             width_in = hidden
@@ -30,24 +46,52 @@ class MLPGenerator(nn.Module):
             layers.append(nn.Tanh())
         self.net = nn.Sequential(*layers)
 
-    def forward(self, z: torch.Tensor) -> torch.Tensor:
-        return self.net(z).view(len(z), *self.out_shape)
+    def forward(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        """z: (N, z_dim), y: (N,) int64 class labels (conditional only) -> x: (N, *out_shape)."""
+        zc = with_one_hot(z, y, self.num_classes) if self.num_classes else z
+        return self.net(zc).view(len(z), *self.out_shape)
 
 
 class MLPDiscriminator(nn.Module):
-    """x (N, *in_shape) -> logits (N,): ``depth`` LeakyReLU(0.2) layers of ``hidden`` units."""
+    """x (N, *in_shape) [, y (N,)] -> logits: ``depth`` LeakyReLU(0.2) layers of ``hidden`` units.
 
-    def __init__(self, in_shape: tuple[int, ...] | int, hidden: int = 128, depth: int = 3):
+    ``conditional`` chooses what D does with the class (``num_classes`` = C > 0):
+
+    - ``""``: unconditional, logits (N,).
+    - ``"cgan"``: D(x, y) -> logits (N,) through a *projection* (Miyato & Koyama 2018,
+      eq. 3): ``psi(phi(x)) + <embed(y), phi(x)>``, with phi(x) the last hidden layer.
+      Chosen over concatenating the one-hot code to x because the class then acts on
+      the features D has learnt, not on raw pixels, for the price of one embedding
+      table (C x hidden), and Miyato & Koyama found it better than concatenation.
+    - ``"acgan"``: D(x) -> logits (N, 1 + C) (Odena et al. 2017): column 0 is the
+      real/fake logit, columns 1..C the class logits (no softmax inside).
+    """
+
+    conditional = ""
+
+    def __init__(self, in_shape: tuple[int, ...] | int, hidden: int = 128, depth: int = 3, num_classes: int = 0,
+                 conditional: str = ""):
         super().__init__()
+        check_conditional(conditional, num_classes)
+        self.conditional, self.num_classes = conditional, num_classes
         in_dim = in_shape if isinstance(in_shape, int) else math.prod(in_shape)
         layers: list[nn.Module] = []
         for _ in range(depth):
             layers += [nn.Linear(in_dim, hidden), nn.LeakyReLU(0.2)]
             in_dim = hidden
-        layers.append(nn.Linear(in_dim, 1))
+        layers.append(nn.Linear(in_dim, 1 + num_classes if conditional == "acgan" else 1))
         self.net = nn.Sequential(*layers)
+        if conditional == "cgan":
+            self.embed = nn.Embedding(num_classes, in_dim)
+            bound = in_dim ** -0.5  # nn.Linear's default scale, not Embedding's N(0, 1): the logit starts small
+            nn.init.uniform_(self.embed.weight, -bound, bound)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        if self.conditional == "acgan":
+            return self.net(x.flatten(1))
+        if self.conditional == "cgan":
+            phi = self.net[:-1](x.flatten(1))
+            return project(self.net[-1](phi).squeeze(1), phi, self.embed, y)
         return self.net(x.flatten(1)).squeeze(1)
 
 
