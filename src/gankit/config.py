@@ -161,19 +161,19 @@ PRESETS: dict[str, tuple[str, dict[str, Any]]] = {
     ),
     "mnist5k-cgan": (
         "conditional GAN on mnist5k: DCGAN pair, class one-hot into G, projection D (Miyato & Koyama)",
-        {**_DCGAN_ADAM, "data.name": "mnist5k", "data.batch_size": 64, "model.width": 32,
+        {**_DCGAN_ADAM, **_SMALL, "data.name": "mnist5k", "data.batch_size": 64, "model.width": 32,
          "model.conditional": "cgan", "train.steps": 2000, "log.grid": 100, "log.sample_every": 500,
          "log.checkpoint_every": 500},
     ),
     "mnist5k-acgan": (
         "ACGAN (Odena et al. 2017) on mnist5k: DCGAN pair, D predicts the class",
-        {**_DCGAN_ADAM, "data.name": "mnist5k", "data.batch_size": 64, "model.width": 32,
+        {**_DCGAN_ADAM, **_SMALL, "data.name": "mnist5k", "data.batch_size": 64, "model.width": 32,
          "model.conditional": "acgan", "train.steps": 2000, "log.grid": 100, "log.sample_every": 500,
          "log.checkpoint_every": 500},
     ),
     "digits-acgan": (
         "ACGAN on scikit-learn's 8x8 digits",
-        {**_DCGAN_ADAM, "data.name": "digits", "data.batch_size": 64, "model.width": 64, "model.z_dim": 32,
+        {**_DCGAN_ADAM, **_SMALL, "data.name": "digits", "data.batch_size": 64, "model.width": 64, "model.z_dim": 32,
          "model.conditional": "acgan", "train.steps": 2000, "log.grid": 100},
     ),
     "mnist-acgan": (
