@@ -176,6 +176,18 @@ def test_checkpoint_records_the_number_of_classes(acgan_run):
     assert load_run(acgan_run).num_classes == 10 == load_run(acgan_run).G.num_classes
 
 
+def test_fake_class_weight_reaches_the_discriminator_update():
+    def d_after_one_step(u):
+        over = {} if u is None else {"train.fake_class_weight": u}
+        t = Trainer(tiny_cfg("acgan", **over), data=tiny_data())
+        t.train_step()
+        return [p.detach().clone() for p in t.D.parameters()]
+
+    odena, default, data_only = d_after_one_step(1.0), d_after_one_step(None), d_after_one_step(0.0)
+    assert all(torch.equal(a, b) for a, b in zip(odena, default, strict=True))
+    assert any(not torch.equal(a, b) for a, b in zip(odena, data_only, strict=True))
+
+
 # -- resume --------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("conditional", ["cgan", "acgan"])

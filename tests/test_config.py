@@ -39,7 +39,8 @@ def test_bad_set_items_name_the_key(item, message):
 @pytest.mark.parametrize("key, value", [
     ("train.k", 0), ("train.lr_g", 0.0), ("train.lr_d", -1.0), ("data.batch_size", 0), ("train.steps", 0),
     ("train.beta1", 1.0), ("train.g_cost", "wgan"), ("train.optimizer", "rmsprop"), ("data.name", "imagenet"),
-    ("model.family", "stylegan"), ("log.every", 0),
+    ("model.family", "stylegan"), ("log.every", 0), ("train.ema", 1.0), ("train.ema", -0.1),
+    ("train.fake_class_weight", -1.0),
 ])
 def test_out_of_range_values_name_the_key(key, value):
     with pytest.raises(GankitError, match=f"^{key}: "):

@@ -126,6 +126,22 @@ def test_acgan_discriminator_loss_is_the_source_loss_plus_both_class_terms():
     assert not torch.isclose(F.cross_entropy(real.detach()[:, 1:].softmax(1), y_real), ce_real)
 
 
+@pytest.mark.parametrize("u", [0.0, 0.5])
+def test_acgan_fake_class_weight_scales_only_the_class_term_on_fakes(u):
+    g = torch.Generator().manual_seed(4)
+    real = torch.randn(5, 1 + 3, generator=g, dtype=torch.float64, requires_grad=True)
+    fake = torch.randn(6, 1 + 3, generator=g, dtype=torch.float64, requires_grad=True)
+    y_real, y_fake = torch.tensor([0, 1, 2, 2, 0]), torch.tensor([1, 1, 0, 2, 2, 0])
+    loss = losses.acgan_discriminator_loss(real, fake, y_real, y_fake, 2.0, fake_class_weight=u)
+    loss.backward()
+    ce_real, grad_real = closed_form_ce(real.detach()[:, 1:], y_real)
+    ce_fake, grad_fake = closed_form_ce(fake.detach()[:, 1:], y_fake)
+    assert_close(loss, losses.discriminator_loss(real[:, 0], fake[:, 0]) + 2.0 * (ce_real + u * ce_fake))
+    assert_close(real.grad[:, 1:], 2.0 * grad_real)
+    assert_close(fake.grad[:, 1:], 2.0 * u * grad_fake)
+    assert_close(fake.grad[:, 0], torch.sigmoid(fake.detach()[:, 0]) / 6)
+
+
 def test_acgan_generator_loss_adds_the_class_term_of_its_samples():
     g = torch.Generator().manual_seed(3)
     fake = torch.randn(6, 1 + 3, generator=g, dtype=torch.float64, requires_grad=True)

@@ -8,7 +8,7 @@ from torch.testing import assert_close
 from gankit import GankitError, config
 from gankit.data import Batches, TensorData
 from gankit.losses import nonsaturating_generator_loss
-from gankit.train import Trainer, discriminator_step, fit, generator_step, train_step
+from gankit.train import Trainer, _ema_update, discriminator_step, fit, generator_step, train_step
 
 
 def tiny(preset="ring8", **over):
@@ -173,3 +173,61 @@ def test_sgd_schedule_follows_the_paper():
     assert_close(lr_g, 0.1 / 1.000004 ** 1000)
     assert schedule(t, 10**7)[2] == 0.7
     assert schedule(t, 10**8)[0] == 1e-6
+
+
+# -- moving average of G's weights (train.ema) ---------------------------------------------
+
+@pytest.mark.parametrize("n, decay_n", [(1, 2 / 11), (2, 0.2), (50, 0.2)])  # warm-up, then the cap
+def test_average_update_moves_by_one_minus_the_warmed_up_decay(n, decay_n):
+    avg, cur = torch.tensor([1.0, -2.0], dtype=torch.float64), torch.tensor([3.0, 2.0], dtype=torch.float64)
+    _ema_update(0.2)([avg], [cur], torch.tensor(n))
+    assert_close(avg, torch.tensor([1.0, -2.0], dtype=torch.float64) * decay_n + cur * (1 - decay_n))
+
+
+def test_trainer_averages_g_after_every_step_and_keeps_gs_batchnorm_statistics():
+    t = Trainer(config.resolve("mnist5k-dcgan", {"model.width": 4, "data.batch_size": 8, "train.ema": 0.9}))
+    t.train_step()  # the first update copies G
+    assert_same(params(t.sampler), params(t.G))
+    for n in range(1, 4):
+        before = params(t.sampler)
+        t.train_step()
+        w = 1 - min(0.9, (1 + n) / (10 + n))
+        for avg, old, new in zip(params(t.sampler), before, params(t.G), strict=True):
+            assert_close(avg, old + w * (new - old), rtol=1e-6, atol=1e-7)
+        assert_changed(params(t.sampler), params(t.G))
+    buffers, own = dict(t.sampler.named_buffers()), dict(t.G.named_buffers())
+    assert buffers.keys() == own.keys() and len(own) > 0
+    for name, value in own.items():  # BatchNorm statistics: G's own
+        assert torch.equal(buffers[name], value)
+
+
+def test_without_ema_the_sampler_is_g_itself():
+    t = Trainer(tiny())
+    assert t.G_avg is None and t.sampler is t.G
+
+
+def test_resume_with_ema_is_bit_identical_and_sampling_uses_the_average(tmp_path):
+    from gankit.runs import load_run
+
+    cfg = config.resolve("mnist5k-dcgan", {"model.width": 4, "data.batch_size": 8, "train.ema": 0.99,
+                                           "train.steps": 6, "log.checkpoint_every": 3, "log.sample_every": 3})
+    straight = fit(cfg, tmp_path / "a")
+    fit(config.apply(cfg, {"train.steps": 3}), tmp_path / "b")
+    resumed = fit(cfg, tmp_path / "b", resume=True)
+    for a, b in ((straight.G, resumed.G), (straight.sampler, resumed.sampler)):
+        assert a.state_dict().keys() == b.state_dict().keys()
+        for x, y in zip(a.state_dict().values(), b.state_dict().values()):
+            assert torch.equal(x, y)
+    assert int(resumed.G_avg.n_averaged) == 6
+    loaded = load_run(tmp_path / "b").G
+    assert_same(params(loaded), params(straight.sampler))
+    assert_changed(params(loaded), params(straight.G))
+
+
+def test_switching_ema_on_at_a_resume_starts_the_average_from_g(tmp_path):
+    cfg = config.resolve("mnist5k-dcgan", {"model.width": 4, "data.batch_size": 8, "train.steps": 3,
+                                           "log.checkpoint_every": 3, "log.sample_every": 3})
+    fit(cfg, tmp_path / "run")
+    resumed = fit(config.apply(cfg, {"train.steps": 4, "train.ema": 0.99}), tmp_path / "run", resume=True)
+    assert int(resumed.G_avg.n_averaged) == 1
+    assert_same(params(resumed.sampler), params(resumed.G))  # the first update copies G

@@ -1,8 +1,10 @@
 """Atomic checkpoints that resume exactly.
 
 Layout: ``RUN/checkpoints/step_0001000/`` holds ``generator.safetensors``,
-``discriminator.safetensors`` (weights and buffers) and ``state.pt`` (optimizer states,
-step, every RNG state, the data stream position). ``RUN/checkpoints/last`` is a symbolic
+``discriminator.safetensors`` (weights and buffers), ``state.pt`` (optimizer states, step,
+every RNG state, the data stream position) and, with ``train.ema``,
+``generator_avg.safetensors`` (the moving average of G's weights, which gankit samples
+from). ``RUN/checkpoints/last`` is a symbolic
 link to the newest complete one, so ``RUN/checkpoints/last/generator.safetensors`` is
 always a finished file.
 
@@ -30,6 +32,7 @@ from gankit.errors import GankitError
 
 GENERATOR = "generator.safetensors"
 DISCRIMINATOR = "discriminator.safetensors"
+GENERATOR_AVG = "generator_avg.safetensors"
 STATE = "state.pt"
 
 
@@ -47,7 +50,7 @@ def _tensors(module: torch.nn.Module) -> dict[str, torch.Tensor]:
 
 
 def save(run_dir: Path, step: int, G: torch.nn.Module, D: torch.nn.Module, state: dict[str, Any],
-         shape: tuple[int, ...] = (), num_classes: int = 0) -> Path:
+         shape: tuple[int, ...] = (), num_classes: int = 0, G_avg: torch.nn.Module | None = None) -> Path:
     """Write checkpoint ``step`` and point ``checkpoints/last`` at it; returns its folder.
 
     Args:
@@ -59,6 +62,7 @@ def save(run_dir: Path, step: int, G: torch.nn.Module, D: torch.nn.Module, state
             without the data.
         num_classes: a conditional G's number of classes (0: unconditional), stored
             beside ``shape`` for the same reason.
+        G_avg: the moving average of G's weights (``train.ema``), or None.
 
     Raises:
         OSError: the write failed; the previous checkpoint is untouched.
@@ -76,8 +80,12 @@ def save(run_dir: Path, step: int, G: torch.nn.Module, D: torch.nn.Module, state
         meta = {"step": str(step), "shape": ",".join(map(str, shape)), "num_classes": str(num_classes)}
         save_file(_tensors(G), folder / GENERATOR, metadata=meta)
         save_file(_tensors(D), folder / DISCRIMINATOR, metadata={"step": str(step)})
+        names = [GENERATOR, DISCRIMINATOR, STATE]
+        if G_avg is not None:
+            save_file(_tensors(G_avg), folder / GENERATOR_AVG, metadata=meta)
+            names.append(GENERATOR_AVG)
         torch.save({**state, "step": step}, folder / STATE)
-        for name in (GENERATOR, DISCRIMINATOR, STATE):
+        for name in names:
             _fsync(folder / name)
         _fsync(folder)
         if link_tmp.is_symlink() or link_tmp.exists():

@@ -138,14 +138,20 @@ def split_acgan_logits(logits: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor
 
 
 def acgan_discriminator_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor, real_labels: torch.Tensor,
-                             fake_labels: torch.Tensor, class_weight: float) -> torch.Tensor:
-    """The ACGAN discriminator's loss: the source cross-entropy plus the class cross-entropy on both sets.
+                             fake_labels: torch.Tensor, class_weight: float,
+                             fake_class_weight: float = 1.0) -> torch.Tensor:
+    """The ACGAN discriminator's loss: the source cross-entropy plus the class cross-entropy.
 
     Odena et al. (2017), eqs. (2)-(3): D maximises L_S + L_C with L_S the log-likelihood of
     the right source (real/fake) and L_C that of the right class, *on real and on fake
     samples*. As a loss to descend, with w = ``class_weight`` (Odena: w = 1):
 
-        -E log D(x) - E log(1 - D(G(z, c))) + w [-E log p(y | x) - E log p(c | G(z, c))]
+        -E log D(x) - E log(1 - D(G(z, c))) + w [-E log p(y | x) - u E log p(c | G(z, c))]
+
+    with u = ``fake_class_weight`` = 1 in the paper. With u = 0 D learns the classes from the
+    data only, so G must draw what a classifier of real digits recognises; otherwise D can
+    also learn to read the class from whatever G puts in its samples, a cue G and D share
+    that need not look like the digit (docs/BENCHMARKS.md compares the two on mnist5k).
 
     Args:
         real_logits: D's output on data, shape (m, 1 + C) (see ``split_acgan_logits``).
@@ -153,13 +159,16 @@ def acgan_discriminator_loss(real_logits: torch.Tensor, fake_logits: torch.Tenso
         real_labels: the data's labels y, (m,) int64.
         fake_labels: the labels c the samples were generated for, (m',) int64.
         class_weight: w, the weight of the class term.
+        fake_class_weight: u, the weight of its part on G's samples.
 
     Returns:
-        A scalar: ``discriminator_loss(...) + w * (CE(real) + CE(fake))``.
+        A scalar: ``discriminator_loss(...) + w * (CE(real) + u * CE(fake))``.
     """
     real_source, real_class = split_acgan_logits(real_logits)
     fake_source, fake_class = split_acgan_logits(fake_logits)
-    classes = class_cross_entropy(real_class, real_labels) + class_cross_entropy(fake_class, fake_labels)
+    classes = class_cross_entropy(real_class, real_labels)
+    if fake_class_weight:
+        classes = classes + fake_class_weight * class_cross_entropy(fake_class, fake_labels)
     return discriminator_loss(real_source, fake_source) + class_weight * classes
 
 

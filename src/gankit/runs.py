@@ -42,13 +42,17 @@ def read_config(run_dir: Path) -> Config:
 
 
 def load_run(run_dir: Path) -> Run:
-    """The run's config and its generator from RUN/checkpoints/last, ready to sample."""
+    """The run's config and its generator from RUN/checkpoints/last, ready to sample.
+
+    A run trained with ``train.ema`` samples from the moving average of G's weights
+    (``generator_avg.safetensors``), as it did during training.
+    """
     run_dir = Path(run_dir)
     cfg = read_config(run_dir)
     last = checkpoint.latest(run_dir)
     if last is None:
         raise GankitError(f"{run_dir}: no checkpoint yet (RUN/checkpoints/last is missing): train it first")
-    weights = last / checkpoint.GENERATOR
+    weights = last / (checkpoint.GENERATOR_AVG if cfg.train.ema else checkpoint.GENERATOR)
     meta = checkpoint.read_metadata(weights)
     try:
         shape = tuple(int(v) for v in meta["shape"].split(","))

@@ -64,15 +64,16 @@ def _is_acgan(D: nn.Module) -> bool:
 
 def discriminator_step(G: nn.Module, D: nn.Module, opt_D: torch.optim.Optimizer, real: torch.Tensor,
                        noise: torch.Generator, *, real_labels: torch.Tensor | None = None,
-                       labels: torch.Generator | None = None,
-                       class_weight: float = 1.0) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+                       labels: torch.Generator | None = None, class_weight: float = 1.0,
+                       fake_class_weight: float = 1.0) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """One discriminator update on the minibatch ``real`` and as many fresh noise samples.
 
     Descends -E log D(x) - E log(1 - D(G(z))) (ascends V). G's parameters are untouched.
 
     Conditional (``labels`` given): the m fake samples are generated for labels c drawn
     uniformly from ``labels``; a cGAN D judges (x, y) and (G(z, c), c); an ACGAN D also
-    descends the class cross-entropy on both sets (``gankit.losses.acgan_discriminator_loss``).
+    descends the class cross-entropy on the data and, weighted by ``fake_class_weight``, on
+    the fakes (``gankit.losses.acgan_discriminator_loss``).
 
     Args:
         real: the minibatch, (m, *shape).
@@ -80,6 +81,8 @@ def discriminator_step(G: nn.Module, D: nn.Module, opt_D: torch.optim.Optimizer,
         real_labels: the minibatch's labels y, (m,) int64 (conditional only).
         labels: the generator of the fake labels c (None: unconditional).
         class_weight: ACGAN's weight of the class term.
+        fake_class_weight: ACGAN's weight of the class term on the fake samples, relative
+            to ``class_weight`` (``acgan_discriminator_loss``).
 
     Returns:
         (d_loss, real_logits, fake_logits), detached; the logits are the real/fake ones, (m,).
@@ -93,7 +96,8 @@ def discriminator_step(G: nn.Module, D: nn.Module, opt_D: torch.optim.Optimizer,
         fake = _generate(G, sample_z(G, len(real), noise), fake_labels)
     real_logits, fake_logits = _discriminate(D, real, real_labels), _discriminate(D, fake, fake_labels)
     if _is_acgan(D):
-        d_loss = acgan_discriminator_loss(real_logits, fake_logits, real_labels, fake_labels, class_weight)
+        d_loss = acgan_discriminator_loss(real_logits, fake_logits, real_labels, fake_labels, class_weight,
+                                          fake_class_weight)
         real_logits, fake_logits = real_logits[:, 0], fake_logits[:, 0]
     else:
         d_loss = discriminator_loss(real_logits, fake_logits)
@@ -132,7 +136,7 @@ def generator_step(G: nn.Module, D: nn.Module, opt_G: torch.optim.Optimizer, m: 
 def train_step(G: nn.Module, D: nn.Module, opt_G: torch.optim.Optimizer, opt_D: torch.optim.Optimizer,
                batches: Batches, *, k: int, g_cost: Callable[[torch.Tensor], torch.Tensor],
                noise: torch.Generator, labels: torch.Generator | None = None,
-               class_weight: float = 1.0) -> StepStats:
+               class_weight: float = 1.0, fake_class_weight: float = 1.0) -> StepStats:
     """One outer iteration of Algorithm 1 (Goodfellow et al. 2014).
 
     Args:
@@ -146,18 +150,53 @@ def train_step(G: nn.Module, D: nn.Module, opt_G: torch.optim.Optimizer, opt_D: 
         labels: conditional players (cGAN, ACGAN): the generator the fake labels c ~
             Uniform{0..C-1} are drawn from, fresh for every D and G update. None: unconditional.
         class_weight: ACGAN's weight of the class cross-entropy (both players).
+        fake_class_weight: ACGAN's weight of D's class term on G's samples, relative to class_weight.
     """
     for _ in range(k):
         real, real_labels = batches.next()
         d_loss, real_logits, fake_logits = discriminator_step(
             G, D, opt_D, real, noise, real_labels=real_labels if labels is not None else None, labels=labels,
-            class_weight=class_weight)
+            class_weight=class_weight, fake_class_weight=fake_class_weight)
     g_loss = generator_step(G, D, opt_G, batches.m, g_cost, noise, labels=labels, class_weight=class_weight)
     # One sync point per step for all four numbers, instead of four.
     d_loss_v, g_loss_v, d_real, d_fake = torch.stack([
         d_loss, g_loss, torch.sigmoid(real_logits).mean(), torch.sigmoid(fake_logits).mean(),
     ]).tolist()
     return StepStats(d_loss_v, g_loss_v, d_real, d_fake)
+
+
+def _ema_update(decay: float) -> Callable[[list, list, torch.Tensor], None]:
+    """AveragedModel's ``multi_avg_fn`` for an exponential moving average with a warm-up.
+
+    The first update copies G (AveragedModel does that); after n updates the average moves
+    towards G by 1 - min(decay, (1 + n) / (10 + n)), the rule of TensorFlow's
+    ExponentialMovingAverage with ``num_updates``. The effective decay thus rises with the
+    run and reaches ``decay`` only after (10 decay - 1) / (1 - decay) updates (8,990 for
+    0.999): at step 3,000 it is 0.997, an average over the last ~330 steps. A fixed 0.999
+    would still give the first steps' weights, those of a barely trained G, a share of
+    0.999^n (5% at step 3,000).
+    """
+
+    @torch.no_grad()
+    def update(averaged: list, current: list, n_averaged: torch.Tensor) -> None:
+        n = float(n_averaged)
+        weight = 1.0 - min(decay, (1.0 + n) / (10.0 + n))
+        for a, c in zip(averaged, current):
+            a.lerp_(c, weight)
+
+    return update
+
+
+def average_of(G: nn.Module, decay: float) -> torch.optim.swa_utils.AveragedModel:
+    """A moving average of G's weights (Yazici et al. 2019: averaged generators sample better).
+
+    ``update_parameters(G)`` after each step averages the parameters; the buffers (BatchNorm
+    statistics) are copied from G, as StyleGAN2-ADA does for its average: they track G's
+    current weights, which differ little from an average over a few hundred steps, and an
+    average of running variances is no variance of the averaged net either. The averaged
+    generator is ``.module``.
+    """
+    return torch.optim.swa_utils.AveragedModel(G, multi_avg_fn=_ema_update(decay), use_buffers=False)
 
 
 def make_optimizers(cfg: config_lib.TrainConfig, G: nn.Module, D: nn.Module):
@@ -216,6 +255,8 @@ def check_labelled(cfg: config_lib.Config, data: TensorData | ToyDistribution) -
 class Trainer:
     """Everything one run holds: data stream, players, optimizers, RNGs and the step counter.
 
+    With ``train.ema`` it also holds ``G_avg``, a moving average of G's weights that
+    ``sampler`` returns for sampling and evaluation.
     Its whole state is saved by ``save_checkpoint`` and restored by ``load_checkpoint``, so a
     resumed run is bit-identical to one that never stopped (on CPU, same torch and threads).
     """
@@ -231,6 +272,7 @@ class Trainer:
         torch.manual_seed(cfg.seed)
         self.G, self.D = build(cfg.model, self.data.shape, self.num_classes)
         self.opt_G, self.opt_D = make_optimizers(cfg.train, self.G, self.D)
+        self.G_avg = average_of(self.G, cfg.train.ema) if cfg.train.ema else None
         self.batches = Batches(self.data, cfg.data.batch_size, seed=cfg.seed)
         self.noise = torch.Generator().manual_seed(cfg.seed + 1)
         # (seed + 2 seeds the fixed z of the sample grids.)
@@ -248,16 +290,24 @@ class Trainer:
         self.G.train()
         self.D.train()
         stats = train_step(self.G, self.D, self.opt_G, self.opt_D, self.batches, k=t.k, g_cost=self.g_cost,
-                           noise=self.noise, labels=self.labels, class_weight=t.class_weight)
+                           noise=self.noise, labels=self.labels, class_weight=t.class_weight,
+                           fake_class_weight=t.fake_class_weight)
+        if self.G_avg is not None:
+            self.G_avg.update_parameters(self.G)
         self.step += 1
         return stats
 
+    @property
+    def sampler(self) -> nn.Module:
+        """The generator samples and evaluations use: the weight average if ``train.ema``, else G."""
+        return self.G if self.G_avg is None else self.G_avg.module
+
     def sample(self, n: int, seed: int = 0, labels: torch.Tensor | None = None) -> torch.Tensor:
-        """n samples from G in eval mode, from noise seeded by ``seed`` (training RNGs untouched).
+        """n samples from ``sampler`` in eval mode, from noise seeded by ``seed`` (training RNGs untouched).
 
         A conditional G needs ``labels``, (n,) int64.
         """
-        return generate(self.G, n, seed, labels=labels)
+        return generate(self.sampler, n, seed, labels=labels)
 
     def state(self) -> dict:
         state = {
@@ -270,11 +320,14 @@ class Trainer:
         }
         if self.labels is not None:
             state["labels"] = self.labels.get_state()
+        if self.G_avg is not None:
+            state["ema_updates"] = int(self.G_avg.n_averaged)
         return state
 
     def save_checkpoint(self, run_dir: Path) -> Path:
         return checkpoint.save(run_dir, self.step, self.G, self.D, self.state(), shape=self.data.shape,
-                               num_classes=self.num_classes)
+                               num_classes=self.num_classes,
+                               G_avg=None if self.G_avg is None else self.G_avg.module)
 
     def load_checkpoint(self, folder: Path) -> None:
         self.G.load_state_dict(checkpoint.load_weights(folder / checkpoint.GENERATOR))
@@ -286,6 +339,11 @@ class Trainer:
         self.noise.set_state(state["noise"])
         if self.labels is not None:
             self.labels.set_state(state["labels"])
+        if self.G_avg is not None and "ema_updates" in state:
+            self.G_avg.module.load_state_dict(checkpoint.load_weights(folder / checkpoint.GENERATOR_AVG))
+            self.G_avg.n_averaged.fill_(int(state["ema_updates"]))
+        elif self.G_avg is not None:  # train.ema switched on at a resume: the next update copies G
+            self.G_avg.n_averaged.zero_()
         torch.set_rng_state(state["torch_rng"])
         self.lr_scale = float(state.get("lr_scale", 1.0))
         self.step = int(state["step"])
@@ -411,7 +469,7 @@ def fit(cfg: config_lib.Config, run_dir: Path, *, resume: bool = False,
                     writer.add_scalar(f"train/{key}", value, step)
             if cfg.eval.every and (step % cfg.eval.every == 0 or is_last):
                 names = [n.strip() for n in cfg.eval.metrics.split(",")] if cfg.eval.metrics else None
-                result = evaluate_generator(cfg, trainer.G, names, cfg.eval.num, seed=cfg.seed)
+                result = evaluate_generator(cfg, trainer.sampler, names, cfg.eval.num, seed=cfg.seed)
                 with open(metrics_path, "a") as f:
                     f.write(json.dumps({"step": step, "kind": "eval", **result}) + "\n")
                 for key, value in result.items():
