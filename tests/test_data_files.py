@@ -722,6 +722,13 @@ def load_or_gankit_error(load) -> TensorData | None:
     return data
 
 
+def assert_images_in_range(data: TensorData) -> None:
+    """What every reader promises: N x C x H x W in [-1, 1], one label per image when there are labels."""
+    assert data.x.dim() == 4 and len(data.x) > 0
+    assert float(data.x.min()) >= -1.0 and float(data.x.max()) <= 1.0
+    assert data.y is None or len(data.y) == len(data.x)
+
+
 def idx_headers(which: str):
     """A right magic number, random 32-bit dimensions (small, edge or huge), a random payload."""
     dim = st.one_of(st.integers(0, 30), st.sampled_from([2**31 - 1, 2**31, 2**32 - 1]), st.integers(0, 2**32 - 1))
@@ -778,7 +785,9 @@ def test_fuzz_npz(compressed, data):
         file = pathlib.Path(folder) / "d.npz"
         file.write_bytes(blob)
         FUZZ_COUNTS["npz"] += 1
-        load_or_gankit_error(lambda: files.npz(str(file), "train"))
+        loaded = load_or_gankit_error(lambda: files.npz(str(file), "train"))
+    if loaded is not None:
+        assert_images_in_range(loaded)
 
 
 CIFAR_BATCH = py2_pickle({b"data": np.arange(2 * 3072, dtype=np.uint8).reshape(2, 3072) % 251, b"labels": [3, 7]})
@@ -790,7 +799,11 @@ def test_fuzz_cifar10(blob):
     with tempfile.TemporaryDirectory() as folder:
         (pathlib.Path(folder) / "test_batch").write_bytes(blob)
         FUZZ_COUNTS["cifar10"] += 1
-        load_or_gankit_error(lambda: files.cifar10(folder, "test"))
+        loaded = load_or_gankit_error(lambda: files.cifar10(folder, "test"))
+    if loaded is not None:
+        assert_images_in_range(loaded)
+        assert loaded.x.shape[1:] == (3, 32, 32)
+        assert 0 <= int(loaded.y.min()) and int(loaded.y.max()) <= 9
 
 
 def png_blob() -> bytes:
@@ -805,4 +818,7 @@ def test_fuzz_imagefolder(blob, image_size):
     with tempfile.TemporaryDirectory() as folder:
         (pathlib.Path(folder) / "a.png").write_bytes(blob)
         FUZZ_COUNTS["imagefolder"] += 1
-        load_or_gankit_error(lambda: files.imagefolder(folder, "train", image_size, 0))
+        loaded = load_or_gankit_error(lambda: files.imagefolder(folder, "train", image_size, 0))
+    if loaded is not None:
+        assert_images_in_range(loaded)
+        assert loaded.x.shape[0] == 1 and (image_size == 0 or loaded.x.shape[2:] == (3, 3))

@@ -50,20 +50,29 @@ def _check(eta: float, steps: int) -> None:
         raise GankitError(f"bilinear: the number of steps must be >= 0, got {steps}")
 
 
+def _iterate(update, eta: float, steps: int, a0: float, b0: float) -> torch.Tensor:
+    """The path of ``update(a, b) -> (a', b')`` from (a0, b0): shape (steps + 1, 2), float64; row t is (a_t, b_t)."""
+    _check(eta, steps)
+    a, b = torch.tensor(a0, dtype=torch.float64), torch.tensor(b0, dtype=torch.float64)
+    path = [torch.stack([a, b])]
+    for _ in range(steps):
+        a, b = update(a, b)
+        path.append(torch.stack([a, b]))
+    return torch.stack(path)
+
+
 def simultaneous_gda(eta: float, steps: int, a0: float, b0: float) -> torch.Tensor:
     """Simultaneous gradient descent (on a) / ascent (on b) from (a0, b0).
 
     Returns:
         The iterates, shape (steps + 1, 2), float64; row t is (a_t, b_t).
     """
-    _check(eta, steps)
-    a, b = torch.tensor(a0, dtype=torch.float64), torch.tensor(b0, dtype=torch.float64)
-    path = [torch.stack([a, b])]
-    for _ in range(steps):
+
+    def update(a, b):
         ga, gb = game_gradients(a, b)  # both gradients at the *same* point
-        a, b = a - eta * ga, b + eta * gb
-        path.append(torch.stack([a, b]))
-    return torch.stack(path)
+        return a - eta * ga, b + eta * gb
+
+    return _iterate(update, eta, steps, a0, b0)
 
 
 def alternating_gda(eta: float, steps: int, a0: float, b0: float) -> torch.Tensor:
@@ -72,16 +81,12 @@ def alternating_gda(eta: float, steps: int, a0: float, b0: float) -> torch.Tenso
     Returns:
         The iterates, shape (steps + 1, 2), float64.
     """
-    _check(eta, steps)
-    a, b = torch.tensor(a0, dtype=torch.float64), torch.tensor(b0, dtype=torch.float64)
-    path = [torch.stack([a, b])]
-    for _ in range(steps):
-        ga, _ = game_gradients(a, b)
-        a = a - eta * ga
-        _, gb = game_gradients(a, b)  # b sees the updated a
-        b = b + eta * gb
-        path.append(torch.stack([a, b]))
-    return torch.stack(path)
+
+    def update(a, b):
+        a = a - eta * game_gradients(a, b)[0]
+        return a, b + eta * game_gradients(a, b)[1]  # b sees the updated a
+
+    return _iterate(update, eta, steps, a0, b0)
 
 
 def extragradient(eta: float, steps: int, a0: float, b0: float) -> torch.Tensor:
@@ -90,16 +95,13 @@ def extragradient(eta: float, steps: int, a0: float, b0: float) -> torch.Tensor:
     Returns:
         The iterates, shape (steps + 1, 2), float64.
     """
-    _check(eta, steps)
-    a, b = torch.tensor(a0, dtype=torch.float64), torch.tensor(b0, dtype=torch.float64)
-    path = [torch.stack([a, b])]
-    for _ in range(steps):
+
+    def update(a, b):
         ga, gb = game_gradients(a, b)
-        a_half, b_half = a - eta * ga, b + eta * gb
-        ga, gb = game_gradients(a_half, b_half)
-        a, b = a - eta * ga, b + eta * gb
-        path.append(torch.stack([a, b]))
-    return torch.stack(path)
+        ga, gb = game_gradients(a - eta * ga, b + eta * gb)
+        return a - eta * ga, b + eta * gb
+
+    return _iterate(update, eta, steps, a0, b0)
 
 
 def optimistic_gda(eta: float, steps: int, a0: float, b0: float) -> torch.Tensor:
@@ -108,16 +110,15 @@ def optimistic_gda(eta: float, steps: int, a0: float, b0: float) -> torch.Tensor
     Returns:
         The iterates, shape (steps + 1, 2), float64.
     """
-    _check(eta, steps)
-    a, b = torch.tensor(a0, dtype=torch.float64), torch.tensor(b0, dtype=torch.float64)
-    path = [torch.stack([a, b])]
-    prev = game_gradients(a, b)
-    for _ in range(steps):
+    previous: list[tuple[torch.Tensor, torch.Tensor]] = []
+
+    def update(a, b):
         ga, gb = game_gradients(a, b)
-        a, b = a - eta * (2 * ga - prev[0]), b + eta * (2 * gb - prev[1])
-        prev = (ga, gb)
-        path.append(torch.stack([a, b]))
-    return torch.stack(path)
+        pa, pb = previous[0] if previous else (ga, gb)
+        previous[:] = [(ga, gb)]
+        return a - eta * (2 * ga - pa), b + eta * (2 * gb - pb)
+
+    return _iterate(update, eta, steps, a0, b0)
 
 
 def gradient_flow(h: float, steps: int, a0: float, b0: float) -> torch.Tensor:
