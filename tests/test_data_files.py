@@ -94,6 +94,21 @@ def test_idx_reads_images_and_labels_exactly(tmp_path, gz, split):
     assert data.num_classes == 10 and data.name == f"mnist/{split}"
 
 
+def test_idx_paper_splits_slice_the_training_files(tmp_path, monkeypatch):
+    """train-minus-valid / valid: the 2014 paper's first 50,000 and last 10,000 training images."""
+    monkeypatch.setattr(files, "IDX_VALID_START", 4)  # as if 4 of the 7 images were the paper's 50,000
+    images, labels = write_mnist(tmp_path, "train", n=7)
+    head = files.idx(str(tmp_path), "train-minus-valid", "mnist")
+    tail = files.idx(str(tmp_path), "valid", "mnist")
+    assert_close(head.x, unit(images[:4, None]), rtol=0, atol=1e-6)
+    assert_close(tail.x, unit(images[4:, None]), rtol=0, atol=1e-6)
+    assert torch.equal(torch.cat([head.y, tail.y]), torch.from_numpy(labels.astype(np.int64)))
+    assert head.name == "mnist/train-minus-valid" and tail.name == "mnist/valid"
+    monkeypatch.setattr(files, "IDX_VALID_START", 7)
+    with pytest.raises(GankitError, match=r"holds 7 images, too few for the 'valid' split"):
+        files.idx(str(tmp_path), "valid", "mnist")
+
+
 def test_idx_finds_dotted_names_and_torchvision_layout(tmp_path):
     write_mnist(tmp_path / "a", dotted=True)
     images, _ = write_mnist(tmp_path / "b" / "FashionMNIST" / "raw", gz=True)
@@ -123,8 +138,8 @@ def test_idx_path_problems(tmp_path):
     images = write(tmp_path / "train-images-idx3-ubyte", idx_bytes(IMAGES_MAGIC, mnist_arrays(2)[0]))
     with pytest.raises(GankitError, match=r"train-images-idx3-ubyte: is a file; expected a folder"):
         files.idx(str(images), "train", "mnist")
-    with pytest.raises(GankitError, match=r"mnist: unknown split 'valid'; valid: train, test"):
-        files.idx(str(tmp_path), "valid", "mnist")
+    with pytest.raises(GankitError, match=r"mnist: unknown split 'validation'; valid: train, test, train-minus-valid, valid$"):
+        files.idx(str(tmp_path), "validation", "mnist")
     with pytest.raises(GankitError, match=r"^no folder given \(mnist expects"):
         files.idx("", "train", "mnist")
     with pytest.raises(GankitError, match=r"^no file given$"):

@@ -186,9 +186,35 @@ def test_nan_stop_names_the_step_and_keeps_the_checkpoint(tmp_path, monkeypatch)
 
     fit(tiny_cfg(4), tmp_path / "run")
     monkeypatch.setattr(train_mod, "train_step", diverging)
-    with pytest.raises(GankitError, match=r"^step 5: the discriminator loss is inf; stopped"):
+    with pytest.raises(GankitError, match=r"^step 5: the discriminator loss is inf; stopped") as info:
         fit(tiny_cfg(8), tmp_path / "run", resume=True)
     assert checkpoint.latest(tmp_path / "run").name == "step_0000004"
+    message = str(info.value)
+    assert "\n" not in message
+    assert f"the last good checkpoint, step_0000004, is in {tmp_path / 'run'}/checkpoints/last" in message
+    assert "nothing was saved" not in message
+
+
+def test_nan_stop_before_any_checkpoint_says_nothing_was_saved(tmp_path, monkeypatch):
+    import math
+
+    import gankit.train as train_mod
+
+    real_step = train_mod.train_step
+
+    def diverging(*args, **kwargs):
+        stats = real_step(*args, **kwargs)
+        stats.g_loss = math.nan
+        return stats
+
+    monkeypatch.setattr(train_mod, "train_step", diverging)
+    with pytest.raises(GankitError, match=r"^step 1: the generator loss is nan; stopped") as info:
+        fit(tiny_cfg(8), tmp_path / "run")
+    message = str(info.value)
+    assert checkpoint.latest(tmp_path / "run") is None
+    assert "\n" not in message and "checkpoints/last" not in message
+    assert "nothing was saved" in message
+    assert "train.on_nan=rollback" in message and "train.lr_g" in message
 
 
 KILL_DRIVER = """

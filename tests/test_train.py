@@ -166,13 +166,16 @@ def test_sgd_schedule_follows_the_paper():
     from gankit.train import schedule
 
     t = config.resolve("mnist-mlp").train
-    lr_g, lr_d, mom = schedule(t, 0)
-    assert (lr_g, lr_d, mom) == (0.1, 0.1, 0.5)
-    lr_g, _, mom = schedule(t, 1000)
+    per_epoch = 4000 // 100  # mnist5k's training split in minibatches of 100
+    lr_g, lr_d, mom = schedule(t, 0, per_epoch)
+    assert (lr_g, lr_d, mom) == (0.1, 0.05, 0.5)  # lr_d: the released code's D loss is halved
+    lr_g, _, mom = schedule(t, 125 * per_epoch, per_epoch)  # half of the 250 epochs of the momentum ramp
     assert_close(mom, 0.6)
-    assert_close(lr_g, 0.1 / 1.000004 ** 1000)
-    assert schedule(t, 10**7)[2] == 0.7
-    assert schedule(t, 10**8)[0] == 1e-6
+    assert_close(lr_g, 0.1 / 1.000004 ** (125 * per_epoch))
+    assert schedule(t, 250 * per_epoch, per_epoch)[2] == 0.7
+    assert_close(schedule(t, 250 * 500, 500)[2], 0.7)  # full MNIST: 500 minibatches an epoch
+    assert_close(schedule(t, 125 * 500, 500)[2], 0.6)
+    assert schedule(t, 10**8, per_epoch)[0] == 1e-6
 
 
 # -- moving average of G's weights (train.ema) ---------------------------------------------

@@ -129,7 +129,9 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     from gankit.theory import run_demo  # imported here: it pulls in the trainer
 
     out = Path(args.out) if args.out else Path("runs") / f"demo-{args.name}"
-    print(json.dumps(run_demo(args.name, out, args.seed)))
+    from gankit.config import parse_sets
+
+    print(json.dumps(run_demo(args.name, out, args.seed, parse_sets(args.set or []))))
     print(f"figures and numbers.json in {out}", file=sys.stderr)
     return 0
 
@@ -179,9 +181,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("demo", help="the lecture demos: figures and numbers",
                        description="The lecture demos, each writing PNG figures and numbers.json.")
     p.add_argument("name", metavar="NAME",
-                   help="toy1d, optimal-d, bilinear, saddle, gen-costs, mode-collapse, divergences")
+                   help="toy1d, optimal-d, bilinear, saddle, gen-costs, mode-collapse, divergences, paper")
     p.add_argument("--out", metavar="DIR", help="output folder (default: runs/demo-NAME)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--set", metavar="KEY=VALUE", nargs="+", action="extend",
+                   help="config overrides for the demos that train (paper), e.g. --set data.name=mnist data.path=DIR")
     p.set_defaults(func=_cmd_demo)
 
     p = sub.add_parser("report", help="write RUN/report.html: curves, evaluation, samples, config")

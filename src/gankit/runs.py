@@ -12,7 +12,7 @@ from torch import nn
 from gankit import checkpoint
 from gankit.config import Config, from_dict
 from gankit.errors import GankitError
-from gankit.models import build
+from gankit.models import build, sample_noise
 
 
 @dataclass
@@ -102,7 +102,7 @@ def generate(G: nn.Module, n: int, seed: int = 0, batch_size: int = 500,
     out = []
     for start in range(0, n, batch_size):
         m = min(batch_size, n - start)
-        z = torch.randn(m, G.z_dim, generator=gen)
+        z = sample_noise(G, m, gen)
         out.append(G(z) if labels is None else G(z, labels[start : start + m]))
     return torch.cat(out) if out else torch.empty(0)
 

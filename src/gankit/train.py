@@ -24,7 +24,7 @@ from gankit import checkpoint, config as config_lib
 from gankit.data import Batches, TensorData, ToyDistribution, load_dataset
 from gankit.errors import GankitError
 from gankit.losses import acgan_discriminator_loss, acgan_generator_loss, discriminator_loss, generator_cost
-from gankit.models import build
+from gankit.models import build, sample_noise
 from gankit.runs import evaluate_generator, generate
 
 
@@ -39,8 +39,8 @@ class StepStats:
 
 
 def sample_z(G: nn.Module, m: int, noise: torch.Generator) -> torch.Tensor:
-    """m noise vectors z ~ N(0, I), shape (m, G.z_dim), drawn from ``noise``."""
-    return torch.randn(m, G.z_dim, generator=noise)
+    """m noise vectors z ~ p_z (N(0, I) unless ``model.noise``), shape (m, G.z_dim), drawn from ``noise``."""
+    return sample_noise(G, m, noise)
 
 
 def sample_labels(m: int, num_classes: int, labels: torch.Generator) -> torch.Tensor:
@@ -208,11 +208,16 @@ def make_optimizers(cfg: config_lib.TrainConfig, G: nn.Module, D: nn.Module):
             torch.optim.SGD(D.parameters(), lr=cfg.lr_d, momentum=cfg.momentum))
 
 
-def schedule(cfg: config_lib.TrainConfig, step: int) -> tuple[float, float, float]:
+def schedule(cfg: config_lib.TrainConfig, step: int, batches_per_epoch: float = math.inf) -> tuple[float, float, float]:
     """(lr_g, lr_d, momentum) before ``step`` (0-based): the paper's exponential learning-rate
-    decay with a floor, and momentum rising linearly from ``momentum`` to ``momentum_final``."""
+    decay with a floor, and momentum rising linearly from ``momentum`` to ``momentum_final``
+    over ``momentum_steps`` steps, or over ``momentum_epochs`` epochs of ``batches_per_epoch``
+    minibatches when that is set (the paper's code: 250 epochs, pylearn2's MomentumAdjustor)."""
     decay = cfg.lr_decay ** step
-    frac = min(1.0, step / cfg.momentum_steps)
+    rise = cfg.momentum_steps
+    if cfg.momentum_epochs > 0 and math.isfinite(batches_per_epoch):
+        rise = max(1.0, cfg.momentum_epochs * batches_per_epoch)
+    frac = min(1.0, step / rise)
     momentum = cfg.momentum + frac * (cfg.momentum_final - cfg.momentum)
     return max(cfg.lr_g * decay, cfg.lr_min), max(cfg.lr_d * decay, cfg.lr_min), momentum
 
@@ -271,6 +276,8 @@ class Trainer:
         # noise, fake labels and data order have their own, so changing one never shifts the others.
         torch.manual_seed(cfg.seed)
         self.G, self.D = build(cfg.model, self.data.shape, self.num_classes)
+        if hasattr(self.G, "init_bias_from_marginals") and isinstance(self.data, TensorData):
+            self.G.init_bias_from_marginals(self.data.x)  # the 2014 code's output bias (models.mlp)
         self.opt_G, self.opt_D = make_optimizers(cfg.train, self.G, self.D)
         self.G_avg = average_of(self.G, cfg.train.ema) if cfg.train.ema else None
         self.batches = Batches(self.data, cfg.data.batch_size, seed=cfg.seed)
@@ -283,7 +290,7 @@ class Trainer:
 
     def train_step(self) -> StepStats:
         t = self.cfg.train
-        lr_g, lr_d, momentum = schedule(t, self.step)
+        lr_g, lr_d, momentum = schedule(t, self.step, self.batches.batches_per_epoch)
         sgd_momentum = momentum if t.optimizer == "sgd" else None
         _set_hyper(self.opt_G, lr_g * self.lr_scale, sgd_momentum)
         _set_hyper(self.opt_D, lr_d * self.lr_scale, sgd_momentum)
@@ -356,6 +363,16 @@ def check_finite(stats: StepStats, step: int) -> str | None:
     if not math.isfinite(stats.g_loss):
         return f"step {step}: the generator loss is {stats.g_loss}"
     return None
+
+
+def _nan_message(problem: str, step: int, run_dir: Path) -> str:
+    """The one line a diverged run stops with: where its last good checkpoint is, if it has one."""
+    kept = checkpoint.latest(run_dir)
+    if kept is not None:
+        return (f"{problem}; stopped (the last good checkpoint, {kept.name}, is in {run_dir}/checkpoints/last; "
+                f"--set train.on_nan=rollback retries from it with halved learning rates)")
+    return (f"{problem}; stopped before the first checkpoint, so nothing was saved: lower the learning rates "
+            f"(train.lr_g, train.lr_d), or use --set train.on_nan=rollback with log.checkpoint_every below {step}")
 
 
 def _trim_metrics(path: Path, after_step: int) -> None:
@@ -458,7 +475,7 @@ def fit(cfg: config_lib.Config, run_dir: Path, *, resume: bool = False,
                     trainer.lr_scale = scale  # halve both learning rates, then go on
                     _trim_metrics(metrics_path, trainer.step)
                     continue
-                raise GankitError(f"{problem}; stopped (the last good checkpoint is in {run_dir}/checkpoints/last)")
+                raise GankitError(_nan_message(problem, step, run_dir))
             is_last = step == cfg.train.steps
             if step % log.every == 0 or is_last:
                 row = {"step": step, **asdict(stats),

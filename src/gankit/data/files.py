@@ -38,6 +38,10 @@ from gankit.errors import GankitError
 IDX_IMAGES_MAGIC = 0x00000803  # type 0x08 (unsigned byte), 3 dimensions (N, rows, columns)
 IDX_LABELS_MAGIC = 0x00000801  # type 0x08 (unsigned byte), 1 dimension (N,)
 IDX_FILES = {"train": ("train-images", "train-labels"), "test": ("t10k-images", "t10k-labels")}
+# The 2014 paper's protocol (goodfeli/adversarial, mnist.yaml): train on the first 50,000 training
+# images, choose the Parzen window on the last 10,000; these splits slice the train files.
+IDX_VALID_START = 50_000
+IDX_PAPER_SPLITS = ("train-minus-valid", "valid")
 # Sub-folders also searched for IDX files: torchvision's download layout, so existing copies work.
 IDX_SUBFOLDERS = {"mnist": ("", "raw", "MNIST/raw"), "fashion-mnist": ("", "raw", "FashionMNIST/raw")}
 
@@ -234,7 +238,9 @@ def idx(path: str, split: str = "train", name: str = "mnist") -> TensorData:
 
     Args:
         path: the folder.
-        split: ``"train"`` (60,000 images for MNIST) or ``"test"`` (the 10,000 ``t10k`` ones).
+        split: ``"train"`` (60,000 images for MNIST), ``"test"`` (the 10,000 ``t10k`` ones),
+            or the 2014 paper's ``"train-minus-valid"`` (the first 50,000 training images) and
+            ``"valid"`` (the other 10,000).
         name: ``"mnist"`` or ``"fashion-mnist"``, for messages and the data set's name.
 
     Returns:
@@ -245,9 +251,10 @@ def idx(path: str, split: str = "train", name: str = "mnist") -> TensorData:
         GankitError: a missing folder or file, a wrong magic number, a truncated or corrupt
             file, a count that differs between images and labels, a label outside 0..9.
     """
-    _check_split(name, split, tuple(IDX_FILES))
+    _check_split(name, split, (*IDX_FILES, *IDX_PAPER_SPLITS))
     folder = _folder(path, f"{name} expects the folder that holds its IDX files")
-    images_stem, labels_stem = IDX_FILES[split]
+    rows = {"train-minus-valid": slice(0, IDX_VALID_START), "valid": slice(IDX_VALID_START, None)}.get(split)
+    images_stem, labels_stem = IDX_FILES["train" if rows else split]
     images_file = _find_idx(folder, name, images_stem, "idx3-ubyte")
     labels_file = _find_idx(folder, name, labels_stem, "idx1-ubyte")
     images = _read_idx(images_file, IDX_IMAGES_MAGIC)
@@ -255,6 +262,12 @@ def idx(path: str, split: str = "train", name: str = "mnist") -> TensorData:
     if len(labels) != len(images):
         raise GankitError(f"{labels_file}: {len(labels)} labels but {images_file} holds {len(images)} images")
     _check_labels(str(labels_file), labels, len(images), 10)
+    total = len(images)
+    if rows:
+        images, labels = images[rows], labels[rows]
+    if len(images) == 0:
+        raise GankitError(f"{images_file}: holds {total:,} images, too few for the {split!r} split "
+                          f"(the paper's validation images start at {IDX_VALID_START:,})")
     x = _pixels_to_unit(images[:, None])
     return TensorData(x, torch.from_numpy(labels), num_classes=10, name=f"{name}/{split}")
 

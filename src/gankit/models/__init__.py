@@ -11,6 +11,8 @@ and maps (z, y) with y (N,) int64 to samples; D has ``conditional`` set to
 
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import nn
 
@@ -31,8 +33,21 @@ FAMILIES = {
 CONDITIONAL_FAMILIES = ("mlp", "dcgan")
 
 
+def sample_noise(G: nn.Module, m: int, generator: torch.Generator) -> torch.Tensor:
+    """m noise vectors z, shape (m, G.z_dim), drawn from ``generator``.
+
+    z ~ N(0, I), or, for a G built with ``model.noise=uniform``, z ~ U(-sqrt 3, sqrt 3)^z_dim:
+    uniform with unit variance, the noise of the 2014 paper's released MNIST code
+    (``noise: 'uniform'`` in goodfeli/adversarial's mnist.yaml, drawn in ``Generator.get_noise``).
+    """
+    if getattr(G, "noise", "gaussian") == "uniform":
+        return (torch.rand(m, G.z_dim, generator=generator) * 2 - 1) * math.sqrt(3)
+    return torch.randn(m, G.z_dim, generator=generator)
+
+
 def build(cfg, shape: tuple[int, ...], num_classes: int = 0) -> tuple[nn.Module, nn.Module]:
-    """The (G, D) pair of family ``cfg.family`` for samples of shape ``shape``.
+    """The (G, D) pair of family ``cfg.family`` for samples of shape ``shape``; G draws its z
+    from ``cfg.noise`` (``sample_noise``).
 
     Args:
         cfg: a ``gankit.config.ModelConfig``.
@@ -40,6 +55,12 @@ def build(cfg, shape: tuple[int, ...], num_classes: int = 0) -> tuple[nn.Module,
         num_classes: the data's number of classes; used (and needed, >= 2) only when
             ``cfg.conditional`` is set.
     """
+    G, D = _pair(cfg, shape, num_classes)
+    G.noise = cfg.noise
+    return G, D
+
+
+def _pair(cfg, shape: tuple[int, ...], num_classes: int) -> tuple[nn.Module, nn.Module]:
     d_width = cfg.d_width or cfg.width
     is_image = len(shape) == 3
     cond = cfg.conditional

@@ -107,27 +107,67 @@ class Maxout(nn.Module):
         return self.linear(x).view(len(x), self.units, self.pieces).amax(dim=2)
 
 
-class PaperGenerator(MLPGenerator):
-    """The MNIST generator of Goodfellow et al. (2014): 100-d noise -> 1200 -> 1200 ReLU -> 784.
+def _uniform_init(module: nn.Module, irange: float) -> None:
+    """pylearn2's ``irange``: every Linear weight ~ U(-irange, irange), biases 0."""
+    for layer in module.modules():
+        if isinstance(layer, nn.Linear):
+            nn.init.uniform_(layer.weight, -irange, irange)
+            nn.init.zeros_(layer.bias)
 
-    The paper's output is a sigmoid on [0, 1] pixels; here it is tanh, since gankit keeps
-    images in [-1, 1] (the same function up to an affine map).
+
+class PaperGenerator(nn.Module):
+    """The MNIST generator of Goodfellow et al. (2014): noise -> 1200 -> 1200 ReLU -> 784 sigmoid.
+
+    Faithful to the released code (goodfeli/adversarial, ``mnist.yaml``): weights ~ U(-0.05,
+    0.05) (``irange: .05``), biases 0, and the sigmoid output's bias set to the logit of the
+    training pixels' means (pylearn2's ``init_sigmoid_bias_from_marginals``; call
+    ``init_bias_from_marginals`` with the data), so the first samples are the mean digit,
+    not grey noise. The paper's pixels lie in [0, 1]; gankit's in [-1, 1], so the output is
+    ``2 sigmoid(l) - 1``: the paper's sigmoid, mapped affinely, with the same logits l.
     """
 
-    def __init__(self, z_dim: int = 100, out_shape: tuple[int, ...] = (1, 28, 28), hidden: int = 1200):
-        super().__init__(z_dim, out_shape, hidden=hidden, depth=2, tanh=True)
+    def __init__(self, z_dim: int = 100, out_shape: tuple[int, ...] = (1, 28, 28), hidden: int = 1200,
+                 irange: float = 0.05):
+        super().__init__()
+        self.z_dim, self.num_classes = z_dim, 0
+        self.out_shape = tuple(out_shape)
+        self.net = nn.Sequential(nn.Linear(z_dim, hidden), nn.ReLU(), nn.Linear(hidden, hidden), nn.ReLU(),
+                                 nn.Linear(hidden, math.prod(self.out_shape)))
+        _uniform_init(self, irange)
+
+    @torch.no_grad()
+    def init_bias_from_marginals(self, x: torch.Tensor) -> None:
+        """Set the output bias to logit(mean pixel) of ``x`` (N, *out_shape) in [-1, 1].
+
+        As pylearn2's ``init_sigmoid_bias_from_marginals``: the means are clipped to
+        [1e-3, 1 - 1e-3] first, so an always-black pixel gets a finite bias (-6.9).
+        """
+        p = ((x.flatten(1).mean(0) + 1) / 2).clamp(1e-3, 1 - 1e-3)
+        self.net[-1].bias.copy_(torch.log(p / (1 - p)))
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        """z: (N, z_dim) -> x: (N, *out_shape) in [-1, 1]."""
+        return (2 * torch.sigmoid(self.net(z)) - 1).view(len(z), *self.out_shape)
 
 
 class MaxoutDiscriminator(nn.Module):
     """The MNIST discriminator of Goodfellow et al. (2014): two maxout layers of 240 units x
-    5 pieces, dropout on the input (0.2) and hidden layers (0.5), then one logit.
+    5 pieces, dropout on the input and hidden layers, then one logit.
+
+    Faithful to the released code (``mnist.yaml``, ``AdversaryCost2``): weights ~ U(-0.005,
+    0.005) (``irange: .005``), biases 0; dropout keeps inputs with probability 0.8 (scaled
+    by 1.25) and hidden units with 0.5 (scaled by 2), which is torch's inverted dropout with
+    p = 0.2 and 0.5. D sees pixels in [0, 1] as in the paper: gankit's [-1, 1] images are
+    mapped back first. This matters at SGD learning rate 0.1: on [-1, 1] pixels the 600 or
+    so background pixels of a digit all feed the first layer's gradient (-1 instead of 0),
+    and the original step size diverges (issue 13; docs/paper.md).
 
     Args:
         in_shape: shape of one sample, e.g. (1, 28, 28).
     """
 
     def __init__(self, in_shape: tuple[int, ...] = (1, 28, 28), units: int = 240, pieces: int = 5,
-                 input_dropout: float = 0.2, hidden_dropout: float = 0.5):
+                 input_dropout: float = 0.2, hidden_dropout: float = 0.5, irange: float = 0.005):
         super().__init__()
         in_dim = math.prod(in_shape)
         self.net = nn.Sequential(
@@ -138,6 +178,7 @@ class MaxoutDiscriminator(nn.Module):
             nn.Dropout(hidden_dropout),
             nn.Linear(units, 1),
         )
+        _uniform_init(self, irange)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.net(x.flatten(1)).squeeze(1)
+        return self.net((x.flatten(1) + 1) / 2).squeeze(1)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable
 
-from gankit.theory import bilinear, divergences, gen_costs, mode_collapse, optimal_d, saddle, toy1d
+from gankit.theory import bilinear, divergences, gen_costs, mode_collapse, optimal_d, paper, saddle, toy1d
 
 DEMOS: dict[str, tuple[Callable[[Path, int], dict], str]] = {
     "toy1d": (toy1d.run, "Prince fig. 15.1: x = z + θ learns N(5, 1); D's sigmoid flattens to 1/2"),
@@ -21,13 +21,17 @@ DEMOS: dict[str, tuple[Callable[[Path, int], dict], str]] = {
     "gen-costs": (gen_costs.run, "minimax, non-saturating and max-likelihood G costs and gradients vs D(G(z))"),
     "mode-collapse": (mode_collapse.run, "ring8/grid25 with each G cost; a half-coverage G still gets a low loss"),
     "divergences": (divergences.run, "JSD saturates at log 2 on disjoint supports; the log-D trick minimises KL - 2 JSD"),
+    "paper": (paper.run, "the 2014 paper's MNIST run: Figure 2 (samples + nearest training image), Parzen LL vs 225"),
 }
+TRAINS = ("paper",)  # demos that train a preset and so take --set overrides (minutes, not seconds)
 
 __all__ = ["DEMOS", "run_demo"]
 
 
-def run_demo(name: str, out_dir: Path, seed: int = 0) -> dict:
+def run_demo(name: str, out_dir: Path, seed: int = 0, overrides: dict | None = None) -> dict:
     """Run the demo ``name`` into ``out_dir`` on one torch thread; returns its numbers.
+
+    ``overrides`` (dotted config keys) go to the demos that train a preset (``TRAINS``).
 
     The demos' tensors are tiny, so extra threads only add synchronisation; on a busy
     2-core machine two spinning threads made ``optimal-d`` 20x slower (225 s against 10 s).
@@ -41,9 +45,13 @@ def run_demo(name: str, out_dir: Path, seed: int = 0) -> dict:
 
     if name not in DEMOS:
         raise GankitError(f"unknown demo {name!r}; valid: {', '.join(DEMOS)}")
+    if overrides and name not in TRAINS:
+        raise GankitError(f"--set: demo {name!r} trains no preset; only {', '.join(TRAINS)} takes --set")
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
+        if name in TRAINS:
+            return DEMOS[name][0](Path(out_dir), seed, overrides)
         return DEMOS[name][0](Path(out_dir), seed)
     finally:
         torch.set_num_threads(threads)

@@ -1,0 +1,89 @@
+"""The 2014 paper's MNIST pair, as its released code (goodfeli/adversarial, mnist.yaml) builds it."""
+
+import math
+
+import pytest
+import torch
+from torch.testing import assert_close
+
+from gankit import config
+from gankit.models import build, sample_noise
+from gankit.models.mlp import MaxoutDiscriminator, PaperGenerator
+
+
+def test_paper_pair_initial_weights_are_uniform_in_the_papers_ranges():
+    torch.manual_seed(0)
+    G, D = PaperGenerator(), MaxoutDiscriminator()
+    for net, irange in ((G, 0.05), (D, 0.005)):
+        for name, p in net.named_parameters():
+            if name.endswith("bias"):
+                assert_close(p, torch.zeros_like(p))
+            else:  # U(-r, r): bounded by r, with the uniform's standard deviation r / sqrt(3)
+                assert p.abs().max() <= irange
+                # the sample std's relative error is sqrt((kurtosis - 1) / 4n) = sqrt(0.8 / 4n): allow 5 of those
+                rtol = 5 * math.sqrt(0.8 / (4 * p.numel()))
+                assert_close(p.std().item(), irange / math.sqrt(3), rtol=rtol, atol=0)
+
+
+def test_output_bias_is_the_logit_of_the_pixel_means_so_the_first_samples_are_the_mean_image():
+    torch.manual_seed(0)
+    x = torch.rand(500, 1, 28, 28) * 2 - 1
+    x[:, :, :4] = -1.0  # always-black rows: the mean is clipped to 1e-3 as in pylearn2
+    G = PaperGenerator()
+    G.init_bias_from_marginals(x)
+    p = ((x.flatten(1).mean(0) + 1) / 2).clamp(1e-3, 1 - 1e-3)
+    assert_close(G.net[-1].bias, torch.log(p / (1 - p)))
+    # With the weights zeroed the generator outputs exactly the (clipped) mean image, mapped to [-1, 1].
+    with torch.no_grad():
+        for layer in G.net:
+            if isinstance(layer, torch.nn.Linear):
+                layer.weight.zero_()
+    out = G(torch.randn(3, 100))
+    assert_close(out, (2 * p - 1).view(1, 1, 28, 28).expand(3, 1, 28, 28))
+
+
+def test_generator_output_is_the_papers_sigmoid_mapped_to_minus_one_one():
+    torch.manual_seed(1)
+    G = PaperGenerator()
+    z = torch.randn(5, 100)
+    logits = G.net(z)
+    assert_close(G(z).flatten(1), 2 * torch.sigmoid(logits) - 1)
+
+
+def test_discriminator_sees_pixels_in_zero_one():
+    torch.manual_seed(2)
+    D = MaxoutDiscriminator().eval()
+    x = torch.rand(4, 1, 28, 28) * 2 - 1
+    assert_close(D(x), D.net((x.flatten(1) + 1) / 2).squeeze(1))
+    # A black image ([-1] everywhere) reaches the first maxout layer as zeros: its output is the biases.
+    black = torch.full((1, 1, 28, 28), -1.0)
+    h = D.net[1](D.net[0]((black.flatten(1) + 1) / 2))
+    assert_close(h, D.net[1].linear.bias.view(240, 5).amax(1).unsqueeze(0))
+
+
+def test_dropout_keeps_inputs_with_p_08_and_hidden_units_with_p_05():
+    D = MaxoutDiscriminator()
+    assert [m.p for m in D.net if isinstance(m, torch.nn.Dropout)] == [0.2, 0.5, 0.5]
+
+
+def test_uniform_noise_has_unit_variance_and_bounded_support():
+    G, _ = build(config.resolve("mnist-mlp").model, (1, 28, 28))
+    assert G.noise == "uniform"
+    z = sample_noise(G, 20000, torch.Generator().manual_seed(0))
+    assert z.shape == (20000, 100)
+    assert z.abs().max() <= math.sqrt(3)
+    assert_close(z.var().item(), 1.0, rtol=0.02, atol=0)
+    assert_close(z.mean().item(), 0.0, rtol=0, atol=0.01)
+
+
+def test_gaussian_is_the_default_noise():
+    G, _ = build(config.resolve("mnist5k-dcgan").model, (1, 28, 28))
+    z = sample_noise(G, 5, torch.Generator().manual_seed(0))
+    assert_close(z, torch.randn(5, G.z_dim, generator=torch.Generator().manual_seed(0)))
+
+
+def test_bad_noise_name_is_one_line():
+    from gankit import GankitError
+
+    with pytest.raises(GankitError, match=r"^model.noise: must be gaussian or uniform, got 'cauchy'$"):
+        config.resolve("mnist-mlp", {"model.noise": "cauchy"})
