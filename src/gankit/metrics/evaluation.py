@@ -37,6 +37,7 @@ DIGIT_DATASETS = ("mnist5k", "mnist")  # 28x28 handwritten digits: the bundled C
 MIXTURE_DATASETS = ("ring8", "grid25")
 STACKED_DATASETS = ("stacked-mnist5k",)
 PARZEN_VALID_SPLIT = "valid"  # used only when the model trained on "train-minus-valid" (disjoint from it)
+PARZEN_VALID_LIMIT = 1000  # validation images sigma is chosen on (goodfeli/adversarial's parzen_ll.py)
 KID_SUBSETS = 100
 KID_SUBSET_SIZE = 1000
 
@@ -217,7 +218,8 @@ def _parzen(ctx: Context) -> Result:
     _need(isinstance(ctx.split("test"), TensorData), "parzen", "a data set with a test split", ctx)
     test = ctx.heldout.x
     if ctx.train_split == "train-minus-valid":
-        valid = ctx.split(PARZEN_VALID_SPLIT).x
+        # the paper's parzen_ll.py chooses sigma on the first 1,000 validation images (--limit_size)
+        valid = ctx.split(PARZEN_VALID_SPLIT).x[:PARZEN_VALID_LIMIT]
     else:
         # No validation split disjoint from the training data: choose sigma on one half of
         # the test split and report on the other (fixed halves).

@@ -26,6 +26,7 @@ from gankit.theory import _common
 
 PAPER_PARZEN_MNIST = {"parzen_ll": 225.0, "parzen_se": 2.0}  # Table 1, "Adversarial nets" on MNIST
 PRESET = "mnist-mlp"
+NUM_SAMPLES = 10_000  # the paper's number of samples for the Parzen window
 
 
 def nearest_neighbours(samples: torch.Tensor, train: torch.Tensor, batch_size: int = 256) -> torch.Tensor:
@@ -95,7 +96,7 @@ def run(out_dir: Path, seed: int = 0, overrides: dict | None = None) -> dict:
     run_dir = out / "run"
     trainer = fit(cfg, run_dir, resume=(run_dir / "config.json").exists())
     G = trainer.sampler
-    num = 10_000  # the paper's number of samples
+    num = NUM_SAMPLES
     samples = generate(G, num, seed=seed)
     train = load_data(cfg).x
     Image.fromarray(figure2_grid(samples, train)).save(out / "figure2.png")
