@@ -7,7 +7,6 @@ from torch.testing import assert_close
 
 from gankit import GankitError, config
 from gankit.data import Batches, TensorData
-from gankit.losses import nonsaturating_generator_loss
 from gankit.train import Trainer, _ema_update, discriminator_step, fit, generator_step, train_step
 
 
@@ -35,7 +34,7 @@ def test_discriminator_step_leaves_generator_bit_identical():
     t = Trainer(tiny())
     g0, d0 = params(t.G), params(t.D)
     real, _ = t.batches.next()
-    discriminator_step(t.G, t.D, t.opt_D, real, t.noise)
+    discriminator_step(t.G, t.D, t.opt_D, real, t.noise, objective=t.objective)
     assert_same(params(t.G), g0)
     assert_changed(params(t.D), d0)
 
@@ -43,7 +42,7 @@ def test_discriminator_step_leaves_generator_bit_identical():
 def test_generator_step_leaves_discriminator_bit_identical():
     t = Trainer(tiny())
     g0, d0 = params(t.G), params(t.D)
-    generator_step(t.G, t.D, t.opt_G, 32, nonsaturating_generator_loss, t.noise)
+    generator_step(t.G, t.D, t.opt_G, 32, t.noise, objective=t.objective)
     assert_same(params(t.D), d0)
     assert_changed(params(t.G), g0)
     assert all(p.requires_grad for p in t.D.parameters())  # unfrozen afterwards
@@ -67,7 +66,7 @@ def test_k_discriminator_updates_on_fresh_minibatches_per_generator_update(k):
     t.opt_D.register_step_post_hook(lambda *a: d_steps.append(1))
     t.opt_G.register_step_post_hook(lambda *a: g_steps.append(1))
     for _ in range(4):
-        train_step(t.G, t.D, t.opt_G, t.opt_D, batches, k=k, g_cost=nonsaturating_generator_loss, noise=t.noise)
+        train_step(t.G, t.D, t.opt_G, t.opt_D, batches, k=k, objective=t.objective, noise=t.noise)
     assert (len(d_steps), len(g_steps), batches.calls) == (4 * k, 4, 4 * k)
 
 
