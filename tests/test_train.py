@@ -105,10 +105,22 @@ def run_steps(cfg, n):
     return t
 
 
+# Every remedy on at once: penalties, smoothing, packing, minibatch stddev, spectral norm (its
+# power-iteration buffers), DiffAugment (its own random stream) and the weight average.
+ALL_TOY_REMEDIES = {"train.gp": 1.0, "train.r1": 1.0, "train.label_smoothing": 0.1, "model.pack": 2,
+                    "model.mbstd": 4, "model.spectral_norm": True, "train.ema": 0.9}
+ALL_IMAGE_REMEDIES = {**ALL_TOY_REMEDIES, "train.augment": "translation,cutout,color"}
+
+
 @pytest.mark.parametrize("preset, over", [
     ("ring8", {}),
     ("mnist-mlp", {"data.batch_size": 8}),  # maxout + dropout: the global RNG matters
     ("mnist5k-dcgan", {"model.width": 4, "data.batch_size": 8}),  # BatchNorm buffers
+    ("ring8", ALL_TOY_REMEDIES),
+    ("ring8", {"train.loss": "wgan", "train.gp": 10.0}),
+    ("mnist5k-dcgan", {"model.width": 4, "data.batch_size": 8, **ALL_IMAGE_REMEDIES}),
+    ("mnist5k-acgan", {"model.width": 4, "data.batch_size": 8, "train.loss": "hinge", "train.gp": 1.0,
+                       "train.r1": 1.0, "model.spectral_norm": True, "model.mbstd": 4, "train.augment": "color"}),
 ])
 def test_two_seeded_runs_are_bit_identical(preset, over):
     cfg = tiny(preset, **over) if preset == "ring8" else config.resolve(preset, over)
@@ -119,6 +131,26 @@ def test_two_seeded_runs_are_bit_identical(preset, over):
         assert torch.equal(x, y)
     c = run_steps(config.apply(cfg, {"seed": 1}), 3)
     assert not torch.equal(next(a.G.parameters()), next(c.G.parameters()))
+
+
+@pytest.mark.parametrize("preset, over", [
+    ("ring8", ALL_TOY_REMEDIES),
+    ("mnist5k-dcgan", {"model.width": 4, "data.batch_size": 8, **ALL_IMAGE_REMEDIES}),
+])
+def test_resume_with_every_remedy_on_is_bit_identical(tmp_path, preset, over):
+    base = {"train.steps": 6, "log.checkpoint_every": 3, "log.sample_every": 3, "log.every": 1}
+    cfg = tiny(preset, **over, **base) if preset == "ring8" else config.resolve(preset, {**over, **base})
+    straight = fit(cfg, tmp_path / "a")
+    fit(config.apply(cfg, {"train.steps": 3}), tmp_path / "b")
+    resumed = fit(cfg, tmp_path / "b", resume=True)
+    for a, b in ((straight.G, resumed.G), (straight.D, resumed.D), (straight.sampler, resumed.sampler)):
+        assert a.state_dict().keys() == b.state_dict().keys()
+        for x, y in zip(a.state_dict().values(), b.state_dict().values()):
+            assert torch.equal(x, y)
+    assert torch.equal(straight.objective.rng.get_state(), resumed.objective.rng.get_state())
+    lines_a = [json.loads(s) for s in (tmp_path / "a" / "metrics.jsonl").read_text().splitlines()]
+    lines_b = [json.loads(s) for s in (tmp_path / "b" / "metrics.jsonl").read_text().splitlines()]
+    assert [r["d_loss"] for r in lines_a] == [r["d_loss"] for r in lines_b]
 
 
 def test_fit_writes_the_run_directory_contract(tmp_path):

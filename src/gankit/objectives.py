@@ -8,8 +8,8 @@ outputs (``gankit.losses``), the penalty weights, one-sided label smoothing (bou
 D loss), the DiffAugment policy and, for an ACGAN, the weights of the class terms.
 
 The objective calls D itself because the penalties need D and its inputs, and augmentation
-goes between the samples and D. D's outputs are cast to float32 before any loss, so a D run
-in lower precision still has its losses computed in full precision.
+goes between the samples and D. D's half-precision outputs are cast to float32 before any
+loss, so a D run in lower precision (autocast) still has its losses computed in float32.
 """
 
 from __future__ import annotations
@@ -63,10 +63,12 @@ class Objective:
     rng: torch.Generator = field(default_factory=torch.Generator, compare=False)
 
     def _see(self, D: nn.Module, x: Tensor, y: Tensor | None) -> Tensor:
-        """D's output on x as the players see it (augmented), in float32."""
+        """D's output on x as the players see it (augmented), at least in float32."""
         if self.augment:
             x = diff_augment(x, self.augment, self.rng)
-        return discriminate(D, x, y).float()
+        out = discriminate(D, x, y)
+        # A D run in half precision (autocast) gives float16/bfloat16: losses in float32.
+        return out.float() if out.dtype in (torch.float16, torch.bfloat16) else out
 
     def discriminator_loss(self, D: nn.Module, real: Tensor, fake: Tensor, real_labels: Tensor | None = None,
                            fake_labels: Tensor | None = None) -> tuple[Tensor, Tensor, Tensor]:
@@ -79,7 +81,7 @@ class Objective:
 
         Returns:
             (loss, real_logits, fake_logits): the scalar to descend (with its graph), and D's
-            real/fake outputs (m,) (or (m / pack,)), detached, in float32.
+            real/fake outputs (m,) (or (m / pack,)), detached, in float32 (or float64).
         """
         if self.r1:
             real = real.detach().requires_grad_(True)
