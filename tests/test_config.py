@@ -8,7 +8,8 @@ from gankit.models import build
 
 def test_every_preset_resolves_and_builds_its_models():
     shapes = {"gauss1d": (1,), "ring8": (2,), "grid25": (2,), "mnist5k": (1, 28, 28), "digits": (1, 8, 8),
-              "mnist": (1, 28, 28), "fashion-mnist": (1, 28, 28), "cifar10": (3, 32, 32)}
+              "mnist": (1, 28, 28), "fashion-mnist": (1, 28, 28), "cifar10": (3, 32, 32),
+              "stacked-mnist5k": (3, 28, 28)}
     for name in config.PRESETS:
         cfg = config.resolve(name)
         classes = 10 if cfg.model.conditional else 0  # every labelled preset here has 10 classes
@@ -116,3 +117,24 @@ def test_every_remedy_together_is_a_valid_config():
                                            "model.pack": 2, "model.mbstd": 4, "model.spectral_norm": True,
                                            "train.ema": 0.999})
     assert (cfg.model.pack, cfg.model.mbstd, cfg.train.augment) == (2, 4, "translation,cutout,color")
+
+
+def test_train_plain_turns_every_remedy_of_a_preset_off_in_one_set():
+    remedied = config.apply(config.resolve("ring8"), {"model.pack": 4, "train.ema": 0.99, "train.gp": 1.0})
+    config.PRESETS["_remedied"] = ("test", {**config.PRESETS["ring8"][1], "model.pack": 4, "train.ema": 0.99,
+                                            "train.gp": 1.0, "model.spectral_norm": True})
+    try:
+        plain = config.resolve("_remedied", {"train.plain": "true"})
+    finally:
+        del config.PRESETS["_remedied"]
+    assert plain.train.plain and remedied.model.pack == 4
+    for key, value in config.PLAIN_GAME.items():
+        section, _, name = key.partition(".")
+        assert getattr(getattr(plain, section), name) == value
+    assert (plain.train.lr_g, plain.train.steps) == (remedied.train.lr_g, remedied.train.steps)  # the rest stays
+    assert config.from_dict(plain.to_dict()) == plain
+
+
+def test_train_plain_with_a_remedy_names_both_keys():
+    with pytest.raises(GankitError, match=r"^train.plain: the paper's plain game has model.pack=1, got model.pack=2"):
+        config.resolve("ring8", {"train.plain": True, "model.pack": 2})

@@ -67,6 +67,7 @@ class TrainConfig:
     threads: int = 0  # torch CPU threads (0: torch's default, one per core)
     class_weight: float = 1.0  # acgan: weight of the class cross-entropy in both players' losses (Odena: 1)
     fake_class_weight: float = 1.0  # acgan: D's class term on G's samples, times class_weight (Odena: 1; 0: data only)
+    plain: bool = False  # the paper's plain game: every remedy below and in model.* off (see PLAIN_GAME)
     ema: float = 0.0  # G's weight average for sample/eval: decay min(ema, (1+n)/(10+n)) at update n (0: off)
 
 
@@ -106,6 +107,11 @@ _SECTION_CLASSES = {"data": DataConfig, "model": ModelConfig, "train": TrainConf
                     "eval": EvalConfig}
 TOP_LEVEL = ("seed",)
 UNLABELLED_DATASETS = ("gauss1d", "ring8", "grid25")  # toys: no classes to condition on
+
+# train.plain=true: what the remedies are set to, whatever the preset chose. The paper's game
+# (Goodfellow et al. 2014) with the preset's nets, optimizer and schedule; g_cost stays the user's.
+PLAIN_GAME = {"train.loss": "gan", "train.gp": 0.0, "train.r1": 0.0, "train.label_smoothing": 0.0,
+              "train.augment": "", "train.ema": 0.0, "model.pack": 1, "model.mbstd": 0, "model.spectral_norm": False}
 
 _DCGAN_ADAM = {"model.family": "dcgan", "train.optimizer": "adam", "train.lr_g": 2e-4, "train.lr_d": 2e-4,
                "train.beta1": 0.5}
@@ -148,6 +154,13 @@ PRESETS: dict[str, tuple[str, dict[str, Any]]] = {
         {**_DCGAN_ADAM, **_SMALL, "data.name": "mnist5k", "data.batch_size": 64, "model.width": 32,
          "train.lr_g": 1e-3, "train.lr_d": 2e-4,
          "train.steps": 2000, "log.sample_every": 250, "log.checkpoint_every": 250},
+    ),
+    "stacked-mnist5k": (
+        "DCGAN on Stacked MNIST from mnist5k (3 digits as channels, 1,000 modes), PacGAN-packed D",
+        # PacDCGAN2 (Lin et al. 2018, section 5.2): D judges pairs of samples.
+        {**_DCGAN_ADAM, **_SMALL, "data.name": "stacked-mnist5k", "data.batch_size": 64, "model.width": 32,
+         "model.pack": 2, "train.lr_g": 1e-3, "train.lr_d": 2e-4, "train.steps": 3000, "log.sample_every": 500,
+         "log.checkpoint_every": 500},
     ),
     "digits-dcgan": (
         "DCGAN on scikit-learn's 8x8 digits",
@@ -362,6 +375,11 @@ def validate(cfg: Config) -> Config:
     _check(not m.mbstd or (d.batch_size // m.pack) % m.mbstd == 0, "model.mbstd",
            f"group size {m.mbstd} must divide the {d.batch_size // m.pack} inputs D sees per minibatch "
            f"(data.batch_size / model.pack)")
+    if t.plain:
+        for key, value in PLAIN_GAME.items():
+            section, _, name = key.partition(".")
+            got = getattr(getattr(cfg, section), name)
+            _check(got == value, "train.plain", f"the paper's plain game has {key}={value}, got {key}={got}")
     _check(t.optimizer in ("adam", "sgd"), "train.optimizer", f"must be adam or sgd, got {t.optimizer!r}")
     for key in ("lr_g", "lr_d"):
         _check(getattr(t, key) > 0, f"train.{key}", f"must be > 0, got {getattr(t, key)}")
@@ -399,7 +417,10 @@ def resolve(preset: str, overrides: dict[str, Any] | None = None) -> Config:
         hint = f"; did you mean {close[0]!r}?" if close else ""
         raise GankitError(f"unknown preset {preset!r}{hint} (valid: {', '.join(PRESETS)})")
     cfg = apply(Config(preset=preset), PRESETS[preset][1])
-    return validate(apply(cfg, overrides or {}))
+    overrides = overrides or {}
+    if coerce("train.plain", overrides.get("train.plain", False)):
+        cfg = apply(cfg, PLAIN_GAME)  # then the user's own settings, which validate() checks against it
+    return validate(apply(cfg, overrides))
 
 
 def from_dict(raw: dict[str, Any]) -> Config:
