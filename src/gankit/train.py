@@ -23,8 +23,8 @@ from torch import nn
 from gankit import checkpoint, config as config_lib
 from gankit.data import Batches, TensorData, ToyDistribution, load_dataset
 from gankit.errors import GankitError
-from gankit.losses import acgan_discriminator_loss, acgan_generator_loss, discriminator_loss, generator_cost
 from gankit.models import build, sample_noise
+from gankit.objectives import Objective, build_objective
 from gankit.runs import evaluate_generator, generate
 
 
@@ -32,10 +32,10 @@ from gankit.runs import evaluate_generator, generate
 class StepStats:
     """What one step of Algorithm 1 reports (means over the minibatch)."""
 
-    d_loss: float  # -E log D(x) - E log(1 - D(G(z))), last D update (ACGAN: + the class terms)
-    g_loss: float  # the generator cost of the G update (ACGAN: + the class term)
-    d_real: float  # mean D(x) on the last D update's minibatch
-    d_fake: float  # mean D(G(z)) on the last D update's minibatch
+    d_loss: float  # the objective's D loss, last D update (paper: -E log D(x) - E log(1 - D(G(z))))
+    g_loss: float  # the objective's G loss of the G update (ACGAN: + the class term)
+    d_real: float  # mean sigmoid(D's output) on the last D update's data (the paper's D(x))
+    d_fake: float  # mean sigmoid(D's output) on the last D update's samples
 
 
 def sample_z(G: nn.Module, m: int, noise: torch.Generator) -> torch.Tensor:
@@ -53,36 +53,24 @@ def _generate(G: nn.Module, z: torch.Tensor, y: torch.Tensor | None) -> torch.Te
     return G(z) if y is None else G(z, y)
 
 
-def _discriminate(D: nn.Module, x: torch.Tensor, y: torch.Tensor | None) -> torch.Tensor:
-    """D's logits, (m,) or (m, 1 + C) for an ACGAN D; only a cGAN D is shown the labels."""
-    return D(x, y) if getattr(D, "conditional", "") == "cgan" else D(x)
-
-
-def _is_acgan(D: nn.Module) -> bool:
-    return getattr(D, "conditional", "") == "acgan"
-
-
 def discriminator_step(G: nn.Module, D: nn.Module, opt_D: torch.optim.Optimizer, real: torch.Tensor,
-                       noise: torch.Generator, *, real_labels: torch.Tensor | None = None,
-                       labels: torch.Generator | None = None, class_weight: float = 1.0,
-                       fake_class_weight: float = 1.0) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+                       noise: torch.Generator, *, objective: Objective, real_labels: torch.Tensor | None = None,
+                       labels: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """One discriminator update on the minibatch ``real`` and as many fresh noise samples.
 
-    Descends -E log D(x) - E log(1 - D(G(z))) (ascends V). G's parameters are untouched.
+    Descends ``objective.discriminator_loss`` (the paper's game: -E log D(x) - E log(1 - D(G(z))),
+    i.e. ascends V). G's parameters are untouched.
 
     Conditional (``labels`` given): the m fake samples are generated for labels c drawn
     uniformly from ``labels``; a cGAN D judges (x, y) and (G(z, c), c); an ACGAN D also
-    descends the class cross-entropy on the data and, weighted by ``fake_class_weight``, on
-    the fakes (``gankit.losses.acgan_discriminator_loss``).
+    descends its class terms (see ``gankit.objectives``).
 
     Args:
         real: the minibatch, (m, *shape).
         noise: the generator of z.
+        objective: the loss pair and its penalties (``gankit.objectives.build_objective``).
         real_labels: the minibatch's labels y, (m,) int64 (conditional only).
         labels: the generator of the fake labels c (None: unconditional).
-        class_weight: ACGAN's weight of the class term.
-        fake_class_weight: ACGAN's weight of the class term on the fake samples, relative
-            to ``class_weight`` (``acgan_discriminator_loss``).
 
     Returns:
         (d_loss, real_logits, fake_logits), detached; the logits are the real/fake ones, (m,).
@@ -94,37 +82,25 @@ def discriminator_step(G: nn.Module, D: nn.Module, opt_D: torch.optim.Optimizer,
         fake_labels = sample_labels(len(real), G.num_classes, labels)
     with torch.no_grad():  # the D step needs no gradient through G
         fake = _generate(G, sample_z(G, len(real), noise), fake_labels)
-    real_logits, fake_logits = _discriminate(D, real, real_labels), _discriminate(D, fake, fake_labels)
-    if _is_acgan(D):
-        d_loss = acgan_discriminator_loss(real_logits, fake_logits, real_labels, fake_labels, class_weight,
-                                          fake_class_weight)
-        real_logits, fake_logits = real_logits[:, 0], fake_logits[:, 0]
-    else:
-        d_loss = discriminator_loss(real_logits, fake_logits)
+    d_loss, real_logits, fake_logits = objective.discriminator_loss(D, real, fake, real_labels, fake_labels)
     opt_D.zero_grad(set_to_none=True)
     d_loss.backward()
     opt_D.step()
-    return d_loss.detach(), real_logits.detach(), fake_logits.detach()
+    return d_loss.detach(), real_logits, fake_logits
 
 
-def generator_step(G: nn.Module, D: nn.Module, opt_G: torch.optim.Optimizer, m: int,
-                   g_cost: Callable[[torch.Tensor], torch.Tensor], noise: torch.Generator, *,
-                   labels: torch.Generator | None = None, class_weight: float = 1.0) -> torch.Tensor:
-    """One generator update on m fresh noise samples; returns the cost, detached.
+def generator_step(G: nn.Module, D: nn.Module, opt_G: torch.optim.Optimizer, m: int, noise: torch.Generator, *,
+                   objective: Objective, labels: torch.Generator | None = None) -> torch.Tensor:
+    """One generator update on m fresh noise samples; returns its loss, detached.
 
     The step differentiates through D but must not change it: freezing D's parameters skips
     their weight gradients (a third of D's backward pass) and leaves them untouched.
-    Conditional (``labels`` given): the samples are generated for fresh uniform labels c;
-    an ACGAN G adds the class cross-entropy of its samples (``acgan_generator_loss``).
+    Conditional (``labels`` given): the samples are generated for fresh uniform labels c.
     """
     fake_labels = None if labels is None else sample_labels(m, G.num_classes, labels)
     D.requires_grad_(False)
     try:
-        fake_logits = _discriminate(D, _generate(G, sample_z(G, m, noise), fake_labels), fake_labels)
-        if _is_acgan(D):
-            g_loss = acgan_generator_loss(fake_logits, fake_labels, g_cost, class_weight)
-        else:
-            g_loss = g_cost(fake_logits)
+        g_loss = objective.generator_loss(D, _generate(G, sample_z(G, m, noise), fake_labels), fake_labels)
         opt_G.zero_grad(set_to_none=True)
         g_loss.backward()
         opt_G.step()
@@ -134,9 +110,8 @@ def generator_step(G: nn.Module, D: nn.Module, opt_G: torch.optim.Optimizer, m: 
 
 
 def train_step(G: nn.Module, D: nn.Module, opt_G: torch.optim.Optimizer, opt_D: torch.optim.Optimizer,
-               batches: Batches, *, k: int, g_cost: Callable[[torch.Tensor], torch.Tensor],
-               noise: torch.Generator, labels: torch.Generator | None = None,
-               class_weight: float = 1.0, fake_class_weight: float = 1.0) -> StepStats:
+               batches: Batches, *, k: int, objective: Objective, noise: torch.Generator,
+               labels: torch.Generator | None = None) -> StepStats:
     """One outer iteration of Algorithm 1 (Goodfellow et al. 2014).
 
     Args:
@@ -145,19 +120,18 @@ def train_step(G: nn.Module, D: nn.Module, opt_G: torch.optim.Optimizer, opt_D: 
         batches: the data stream; each call to ``next()`` is a fresh minibatch of m examples
             (with their labels, which conditional players use).
         k: discriminator updates per generator update.
-        g_cost: the generator cost, a function of D's logits on G(z) (see gankit.losses).
+        objective: the loss pair, penalties and augmentation (``gankit.objectives``);
+            ``Objective(g_loss=...)`` is the paper's game with that generator cost.
         noise: the generator all noise samples z are drawn from.
         labels: conditional players (cGAN, ACGAN): the generator the fake labels c ~
             Uniform{0..C-1} are drawn from, fresh for every D and G update. None: unconditional.
-        class_weight: ACGAN's weight of the class cross-entropy (both players).
-        fake_class_weight: ACGAN's weight of D's class term on G's samples, relative to class_weight.
     """
     for _ in range(k):
         real, real_labels = batches.next()
         d_loss, real_logits, fake_logits = discriminator_step(
-            G, D, opt_D, real, noise, real_labels=real_labels if labels is not None else None, labels=labels,
-            class_weight=class_weight, fake_class_weight=fake_class_weight)
-    g_loss = generator_step(G, D, opt_G, batches.m, g_cost, noise, labels=labels, class_weight=class_weight)
+            G, D, opt_D, real, noise, objective=objective,
+            real_labels=real_labels if labels is not None else None, labels=labels)
+    g_loss = generator_step(G, D, opt_G, batches.m, noise, objective=objective, labels=labels)
     # One sync point per step for all four numbers, instead of four.
     d_loss_v, g_loss_v, d_real, d_fake = torch.stack([
         d_loss, g_loss, torch.sigmoid(real_logits).mean(), torch.sigmoid(fake_logits).mean(),
@@ -284,7 +258,7 @@ class Trainer:
         self.noise = torch.Generator().manual_seed(cfg.seed + 1)
         # (seed + 2 seeds the fixed z of the sample grids.)
         self.labels = torch.Generator().manual_seed(cfg.seed + 3) if self.num_classes else None
-        self.g_cost = generator_cost(cfg.train.g_cost)
+        self.objective = build_objective(cfg)  # its own random stream: seed + 4
         self.step = 0
         self.lr_scale = 1.0  # lowered by NaN rollbacks
 
@@ -296,9 +270,8 @@ class Trainer:
         _set_hyper(self.opt_D, lr_d * self.lr_scale, sgd_momentum)
         self.G.train()
         self.D.train()
-        stats = train_step(self.G, self.D, self.opt_G, self.opt_D, self.batches, k=t.k, g_cost=self.g_cost,
-                           noise=self.noise, labels=self.labels, class_weight=t.class_weight,
-                           fake_class_weight=t.fake_class_weight)
+        stats = train_step(self.G, self.D, self.opt_G, self.opt_D, self.batches, k=t.k, objective=self.objective,
+                           noise=self.noise, labels=self.labels)
         if self.G_avg is not None:
             self.G_avg.update_parameters(self.G)
         self.step += 1
@@ -322,6 +295,7 @@ class Trainer:
             "opt_D": self.opt_D.state_dict(),
             "batches": self.batches.state_dict(),
             "noise": self.noise.get_state(),
+            "objective_rng": self.objective.rng.get_state(),
             "torch_rng": torch.get_rng_state(),
             "lr_scale": self.lr_scale,
         }
@@ -344,6 +318,8 @@ class Trainer:
         self.opt_D.load_state_dict(state["opt_D"])
         self.batches.load_state_dict(state["batches"])
         self.noise.set_state(state["noise"])
+        if "objective_rng" in state:  # (checkpoints written before the objective had its own stream)
+            self.objective.rng.set_state(state["objective_rng"])
         if self.labels is not None:
             self.labels.set_state(state["labels"])
         if self.G_avg is not None and "ema_updates" in state:
