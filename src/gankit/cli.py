@@ -255,7 +255,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("demo", help="the lecture demos: figures and numbers",
                        description="The lecture demos, each writing PNG figures and numbers.json.")
     p.add_argument("name", metavar="NAME",
-                   help="toy1d, optimal-d, bilinear, saddle, gen-costs, mode-collapse, divergences")
+                   help="toy1d, optimal-d, bilinear, saddle, gen-costs, mode-collapse, divergences, coverage")
     p.add_argument("--out", metavar="DIR", help="output folder (default: runs/demo-NAME)")
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(func=_cmd_demo)

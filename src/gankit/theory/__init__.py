@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable
 
-from gankit.theory import bilinear, divergences, gen_costs, mode_collapse, optimal_d, saddle, toy1d
+from gankit.theory import bilinear, coverage, divergences, gen_costs, mode_collapse, optimal_d, saddle, toy1d
 
 DEMOS: dict[str, tuple[Callable[[Path, int], dict], str]] = {
     "toy1d": (toy1d.run, "Prince fig. 15.1: x = z + θ learns N(5, 1); D's sigmoid flattens to 1/2"),
@@ -21,6 +21,7 @@ DEMOS: dict[str, tuple[Callable[[Path, int], dict], str]] = {
     "gen-costs": (gen_costs.run, "minimax, non-saturating and max-likelihood G costs and gradients vs D(G(z))"),
     "mode-collapse": (mode_collapse.run, "ring8/grid25 with each G cost; a half-coverage G still gets a low loss"),
     "divergences": (divergences.run, "JSD saturates at log 2 on disjoint supports; the log-D trick minimises KL - 2 JSD"),
+    "coverage": (coverage.run, "a DCGAN trained on digits 0-4 scores well on them, and inverting G catches the missing 5-9"),
 }
 
 __all__ = ["DEMOS", "run_demo"]
