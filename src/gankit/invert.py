@@ -171,7 +171,8 @@ def invert(G: nn.Module, x: torch.Tensor, labels: torch.Tensor | None = None, *,
         net = load_classifier().to(device)
     device = torch.device(device)
     n, r = len(x), restarts
-    z0 = torch.randn(n, r, G.z_dim, generator=torch.Generator().manual_seed(seed))
+    # (r, n, z_dim) drawn in that order: restart 0 starts at the same z whatever the number of restarts.
+    z0 = torch.randn(r, n, G.z_dim, generator=torch.Generator().manual_seed(seed)).transpose(0, 1)
     radius = float(G.z_dim) ** 0.5
     if sphere:
         z0 = z0 * (radius / z0.norm(dim=2, keepdim=True))
