@@ -90,3 +90,16 @@ def test_any_set_items_give_a_config_or_one_line_error(items):
 def test_non_finite_learning_rates_are_refused(key, text):
     with pytest.raises(GankitError, match=f"^{key}: "):
         config.resolve("ring8", config.parse_sets([f"{key}={text}"]))
+
+
+def test_data_classes_parse_and_validate():
+    assert config.parse_classes("") == ()
+    assert config.parse_classes("4,0, 2") == (0, 2, 4)
+    cfg = config.resolve("mnist5k-dcgan", {"data.classes": "0,1,2,3,4"})
+    assert cfg.data.classes == "0,1,2,3,4"
+    for value, message in [("1,x", "expected comma-separated class indices"), ("1,-2", "must be >= 0"),
+                           ("3,3", "listed twice")]:
+        with pytest.raises(GankitError, match=f"data.classes: .*{message}"):
+            config.resolve("mnist5k-dcgan", {"data.classes": value})
+    with pytest.raises(GankitError, match="data.classes: ring8 has no class labels"):
+        config.resolve("ring8", {"data.classes": "1"})
