@@ -6,7 +6,7 @@ Trains mnist5k-dcgan twice with the command line, on digits 0-4 and on all digit
 reconstruction error on 0-4 and on 5-9, their ratio, and the wall time of the invert
 command (start-up included). Everything runs on one torch thread (OMP_NUM_THREADS=1).
 
-    python benchmarks/coverage_inversion.py --out runs/bench-coverage [--steps 200] [--restarts 1]
+    python benchmarks/coverage_inversion.py --out runs/bench-coverage [--steps 200] [--restarts 1] [--seed 0]
 
 Runs already trained in --out are reused (delete them to retrain).
 """
@@ -38,6 +38,7 @@ def main() -> None:
     parser.add_argument("--out", default="runs/bench-coverage")
     parser.add_argument("--steps", type=int, default=200, help="gankit invert --steps")
     parser.add_argument("--restarts", type=int, default=1, help="gankit invert --restarts")
+    parser.add_argument("--seed", type=int, default=0, help="gankit invert --seed (the starting z's)")
     args = parser.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -55,13 +56,14 @@ def main() -> None:
             train_s = gankit("train", "mnist5k-dcgan", *sets, "--out", str(run))
         inv = run / "heldout-inversion.npz"
         invert_s = gankit("invert", str(run), "--images", str(images), "--out", str(inv),
-                          "--steps", str(args.steps), "--restarts", str(args.restarts))
+                          "--steps", str(args.steps), "--restarts", str(args.restarts), "--seed", str(args.seed))
         with np.load(inv) as f:
             error, y = f["error"], f["labels"]
         lo, hi = float(error[y < 5].mean()), float(error[y >= 5].mean())
         per_class = " ".join(f"{float(error[y == c].mean()):.4f}" for c in range(10))
         rows.append((name, train_s, invert_s, lo, hi, hi / lo, per_class))
-    print(f"gankit invert on {len(test)} held-out mnist5k digits, --steps {args.steps} --restarts {args.restarts}")
+    print(f"gankit invert on {len(test)} held-out mnist5k digits, --steps {args.steps} --restarts {args.restarts} "
+          f"--seed {args.seed}")
     print("| trained on | train s | invert s | error 0-4 | error 5-9 | ratio 5-9 / 0-4 | per class 0..9 |")
     print("|---|---|---|---|---|---|---|")
     for name, train_s, invert_s, lo, hi, ratio, per_class in rows:

@@ -37,6 +37,15 @@ def _png_uri(data: bytes, kind: str = "png") -> str:
     return f"data:image/{kind};base64," + base64.b64encode(data).decode("ascii")
 
 
+def _cell(value) -> str:
+    """A table cell: floats to 6 significant digits, {class: value} dicts as "0: 0.0296, 1: 0.00401, ..."."""
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    if isinstance(value, dict):
+        return ", ".join(f"{k}: {_cell(v) if isinstance(v, float) else v}" for k, v in value.items())
+    return str(value)
+
+
 def _curves_png(train_rows: list[dict]) -> bytes:
     from matplotlib.figure import Figure
 
@@ -82,7 +91,8 @@ def write_report(run_dir: Path, max_grids: int = 8) -> Path:
         f"<title>gankit report: {esc(run_dir.name)}</title>",
         "<style>body{font-family:sans-serif;max-width:1000px;margin:2em auto}"
         "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:2px 8px;text-align:right}"
-        "figure{display:inline-block;margin:4px}pre{background:#f6f6f6;padding:8px}</style></head><body>",
+        "figure{display:inline-block;margin:4px}pre{background:#f6f6f6;padding:8px}"
+        "section>img{max-width:100%;height:auto}</style></head><body>",
         f"<h1>{esc(cfg.preset or 'run')}: {esc(str(run_dir))}</h1>",
     ]
     if train_rows:
@@ -95,8 +105,7 @@ def write_report(run_dir: Path, max_grids: int = 8) -> Path:
         parts.append("<p>No training step logged yet.</p>")
     if evals:
         latest = evals[-1]
-        cells = "".join(f"<tr><th>{esc(k)}</th><td>{esc(f'{v:.6g}' if isinstance(v, float) else str(v))}</td></tr>"
-                        for k, v in latest.items() if k != "kind")
+        cells = "".join(f"<tr><th>{esc(k)}</th><td>{esc(_cell(v))}</td></tr>" for k, v in latest.items() if k != "kind")
         parts.append(f"<section id='evaluation'><h2>Latest evaluation (step {latest['step']})</h2>"
                      f"<table>{cells}</table></section>")
     if grids:
