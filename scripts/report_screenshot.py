@@ -1,6 +1,6 @@
 """Screenshot a run's report.html in headless Chromium (the picture in README.md and docs/figures/report.png).
 
-    python scripts/report_screenshot.py RUN OUT.png [--width 1100] [--max-height 6000]
+    python scripts/report_screenshot.py RUN OUT.png [--width 1050] [--max-height 6000] [--colors 128]
 
 Needs Debian's chromium and chromium-driver (apt-get install chromium chromium-driver) and
 selenium (the test extra); nothing is downloaded. Writes RUN/report.html first.
@@ -17,8 +17,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("run", type=Path)
     parser.add_argument("out", type=Path)
-    parser.add_argument("--width", type=int, default=1100)
+    parser.add_argument("--width", type=int, default=1050)
     parser.add_argument("--max-height", type=int, default=6000)
+    parser.add_argument("--colors", type=int, default=128, help="quantize to this many colours (0: keep RGB)")
     args = parser.parse_args()
 
     from selenium import webdriver
@@ -41,6 +42,12 @@ def main() -> None:
         driver.save_screenshot(str(args.out))
     finally:
         driver.quit()
+    if args.colors:  # a screenshot of flat colours and gray digits loses nothing visible at 128 colours
+        from PIL import Image
+
+        with Image.open(args.out) as im:
+            small = im.convert("RGB").quantize(colors=args.colors, method=Image.Quantize.MEDIANCUT)
+        small.save(args.out, optimize=True)
     print(f"wrote {args.out} ({args.width}x{height})")
 
 
