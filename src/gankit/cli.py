@@ -140,6 +140,8 @@ def _sample_walk(args: argparse.Namespace, out: Path) -> int:
 
 
 def _cmd_invert(args: argparse.Namespace) -> int:
+    import torch
+
     from gankit.invert import check_inputs, invert, read_images, save_npz
     from gankit.runs import load_run, run_classes
 
@@ -154,8 +156,6 @@ def _cmd_invert(args: argparse.Namespace) -> int:
     run = load_run(Path(args.run))
     x, y = read_images(Path(args.images))
     check_inputs(x, run.shape, y, run_classes(run), bool(run.num_classes), what=args.images)
-    import torch
-
     try:
         device = torch.device(args.device)
         torch.empty(0, device=device)
