@@ -149,8 +149,98 @@ def test_report_writes_a_self_contained_html_page(capsys, tmp_path):
     page = (run / "report.html").read_text()
     assert code == 0 and str(run / "report.html") in out
     images = re.findall(r"src='data:image/png;base64,([^']+)'", page)
-    assert len(images) == 1 + 2  # the curves and the two sample grids (steps 10, 20)
+    assert len(images) == 1 + 2 + 1  # the curves, the two sample grids (steps 10, 20), D's decision surface
     assert all(base64.b64decode(i)[:4] == b"\x89PNG" for i in images)
+    gifs = re.findall(r"src='data:image/gif;base64,([^']+)'", page)
+    assert len(gifs) == 1 and base64.b64decode(gifs[0])[:6] == b"GIF89a"
+    assert sorted(p.name for p in (run / "figures").iterdir()) == ["decision.png", "samples.gif"]
     assert "Latest evaluation (step 20)" in page and "hq_fraction" in page and '"preset": "ring8"' in page
     code, _, err = run_cli(capsys, "report", str(tmp_path / "nope"))
     assert code == 2 and "no such run directory" in err
+
+
+# -- gankit invert and sample --interpolate ----------------------------------------------------
+
+@pytest.fixture(scope="module")
+def digits_run(tmp_path_factory):
+    run = tmp_path_factory.mktemp("digits") / "run"
+    assert main(["train", "digits-dcgan", "--steps", "3", "--out", str(run), "--set", "model.width=8",
+                 "data.batch_size=16"]) == 0
+    return run
+
+
+def _heldout_npz(path, n=12, labels=True):
+    from gankit.data import load_dataset
+
+    test = load_dataset("digits", "test")
+    arrays = {"x": test.x[:n].numpy()}
+    if labels:
+        arrays["y"] = test.y[:n].numpy()
+    np.savez(path, **arrays)
+    return test.x[:n], test.y[:n]
+
+
+def test_invert_writes_z_reconstructions_error_and_labels(capsys, tmp_path, digits_run):
+    x, y = _heldout_npz(tmp_path / "x.npz")
+    argv = ["invert", str(digits_run), "--images", str(tmp_path / "x.npz"), "--steps", "5", "--seed", "3"]
+    code, out, _ = run_cli(capsys, *argv, "--out", str(tmp_path / "a.npz"))
+    assert code == 0 and json.loads(out)["n"] == 12
+    with np.load(tmp_path / "a.npz") as f:
+        assert sorted(f.files) == ["error", "labels", "reconstructions", "z"]
+        assert f["z"].shape == (12, 32) and f["reconstructions"].shape == (12, 1, 8, 8) and f["error"].shape == (12,)
+        np.testing.assert_array_equal(f["labels"], y.numpy())
+        np.testing.assert_allclose(f["error"], ((f["reconstructions"] - x.numpy()) ** 2).reshape(12, -1).mean(1),
+                                   rtol=1e-5, atol=1e-7)
+        first = {k: f[k].copy() for k in f.files}
+    run_cli(capsys, *argv, "--out", str(tmp_path / "b.npz"), "--device", "cpu")
+    with np.load(tmp_path / "b.npz") as f:  # deterministic under --seed
+        for k in first:
+            np.testing.assert_array_equal(f[k], first[k])
+
+
+def test_invert_bad_input_is_one_line_and_writes_nothing(capsys, tmp_path, digits_run):
+    out = tmp_path / "out.npz"
+    empty_run = tmp_path / "untrained"
+    assert main(["train", "digits-dcgan", "--dry-run"]) == 0
+    empty_run.mkdir()
+    (empty_run / "config.json").write_text(capsys.readouterr().out)
+    _heldout_npz(tmp_path / "ok.npz")
+    np.savez(tmp_path / "nox.npz", images=np.zeros((2, 1, 8, 8), np.float32))
+    np.savez(tmp_path / "shape.npz", x=np.zeros((2, 1, 28, 28), np.float32))
+    np.savez(tmp_path / "label.npz", x=np.zeros((2, 1, 8, 8), np.float32), y=np.array([3, 10]))
+    cases = [
+        (empty_run, "ok.npz", "no checkpoint yet"),
+        (digits_run, "nox.npz", "no array 'x' (found: images)"),
+        (digits_run, "shape.npz", "x has shape (2, 1, 28, 28), but the generator makes samples of shape (1, 8, 8)"),
+        (digits_run, "label.npz", "label 10 is outside the classes 0..9"),
+        (digits_run, "missing.npz", "no such file"),
+    ]
+    for run, images, message in cases:
+        code, _, err = run_cli(capsys, "invert", str(run), "--images", str(tmp_path / images), "--out", str(out))
+        assert code == 2 and err.count("\n") == 1 and err.startswith("gankit: error: ") and message in err, err
+        assert not out.exists() and not list(tmp_path.glob("*.tmp"))
+    code, _, err = run_cli(capsys, "invert", str(digits_run), "--images", str(tmp_path / "ok.npz"),
+                           "--out", str(tmp_path / "o.png"))
+    assert code == 2 and "must end in .npz" in err
+    code, _, err = run_cli(capsys, "invert", str(digits_run), "--images", str(tmp_path / "ok.npz"),
+                           "--out", str(out), "--steps", "0")
+    assert code == 2 and "--steps 0" in err and not out.exists()
+
+
+def test_sample_interpolate_writes_latent_walks(capsys, tmp_path, digits_run):
+    code, out, _ = run_cli(capsys, "sample", str(digits_run), "--interpolate", "6", "--num", "3",
+                           "--out", str(tmp_path / "walk.npz"), "--seed", "2")
+    assert code == 0 and "3 latent walks of 6 points" in out
+    with np.load(tmp_path / "walk.npz") as f:
+        walk = f["samples"]
+    assert walk.shape == (18, 1, 8, 8)
+    from PIL import Image
+
+    code, _, _ = run_cli(capsys, "sample", str(digits_run), "--interpolate", "6", "--out", str(tmp_path / "walk.png"))
+    assert code == 0
+    with Image.open(tmp_path / "walk.png") as im:  # 8 walks (the default) of 6 images, 8x8 pixels upscaled 8x
+        assert im.size == (6 * (64 + 2 * 8) + 2 * 8, 8 * (64 + 2 * 8) + 2 * 8)
+    code, _, err = run_cli(capsys, "sample", str(digits_run), "--interpolate", "1", "--out", str(tmp_path / "w.png"))
+    assert code == 2 and "K >= 2" in err
+    code, _, err = run_cli(capsys, "sample", str(digits_run), "--out", str(tmp_path / "w.png"))
+    assert code == 2 and "--num N is required" in err

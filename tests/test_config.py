@@ -138,3 +138,16 @@ def test_train_plain_turns_every_remedy_of_a_preset_off_in_one_set():
 def test_train_plain_with_a_remedy_names_both_keys():
     with pytest.raises(GankitError, match=r"^train.plain: the paper's plain game has model.pack=1, got model.pack=2"):
         config.resolve("ring8", {"train.plain": True, "model.pack": 2})
+
+
+def test_data_classes_parse_and_validate():
+    assert config.parse_classes("") == ()
+    assert config.parse_classes("4,0, 2") == (0, 2, 4)
+    cfg = config.resolve("mnist5k-dcgan", {"data.classes": "0,1,2,3,4"})
+    assert cfg.data.classes == "0,1,2,3,4"
+    for value, message in [("1,x", "expected comma-separated class indices"), ("1,-2", "must be >= 0"),
+                           ("3,3", "listed twice")]:
+        with pytest.raises(GankitError, match=f"data.classes: .*{message}"):
+            config.resolve("mnist5k-dcgan", {"data.classes": value})
+    with pytest.raises(GankitError, match="data.classes: ring8 has no class labels"):
+        config.resolve("ring8", {"data.classes": "1"})

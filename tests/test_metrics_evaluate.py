@@ -49,3 +49,30 @@ def test_held_out_real_digits_score_exactly_their_floor():
     assert out["mem_heldout_nn_median"] == 0.0  # the samples are the held-out set itself
     assert out["cond_accuracy"] >= 0.97  # the classifier's own test accuracy
     json.dumps(out, allow_nan=False)
+
+
+def test_inversion_metric_per_class_and_train(monkeypatch):
+    from gankit.data import load_dataset
+    from gankit.errors import GankitError
+    from gankit.metrics import evaluate, evaluation
+    from gankit.models.mlp import MLPGenerator
+
+    monkeypatch.setattr(evaluation, "INVERSION_STEPS", 20)
+    torch.manual_seed(0)
+    G = MLPGenerator(4, (1, 8, 8), hidden=16, depth=1, tanh=True)
+    with torch.no_grad():
+        fake = G(torch.randn(50, 4))
+    result = evaluate(fake, "digits", ["inversion"], G=G, train_classes="0,1")
+    test = load_dataset("digits", "test")
+    per_class = result["inversion_per_class"]
+    assert sorted(per_class) == [str(c) for c in range(10)] and result["inversion_n"] == len(test)
+    counts = torch.bincount(test.y, minlength=10).double()
+    weighted = sum(per_class[str(c)] * float(counts[c]) for c in range(10)) / float(counts.sum())
+    torch.testing.assert_close(result["inversion"], weighted)
+    worst = max(range(10), key=lambda c: per_class[str(c)])
+    assert result["inversion_worst_class"] == worst
+    torch.testing.assert_close(result["inversion_worst_class_error"], per_class[str(worst)])
+    assert result["inversion_train"] > 0
+    assert "inversion" not in evaluation.default_metrics("mnist5k", True)
+    with pytest.raises(GankitError, match="metric 'inversion' needs the generator itself"):
+        evaluate(fake, "digits", ["inversion"])

@@ -79,6 +79,10 @@ def _cmd_sample(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if out.suffix not in (".png", ".npz"):
         raise GankitError(f"--out {args.out}: must end in .png or .npz")
+    if args.interpolate is not None:
+        return _sample_walk(args, out)
+    if args.num is None:
+        raise GankitError("--num N is required (or --interpolate K for a latent walk)")
     if args.num < 1:
         raise GankitError(f"--num {args.num}: must be >= 1")
     run = load_run(Path(args.run))
@@ -106,6 +110,61 @@ def _cmd_sample(args: argparse.Namespace) -> int:
         nrow = num // run.num_classes if labels is not None and by_rows else None
         save_samples(samples, out, real, title=f"{run.cfg.preset}, step {run.step}", nrow=nrow)
     print(f"wrote {num} samples to {out}")
+    return 0
+
+
+def _sample_walk(args: argparse.Namespace, out: Path) -> int:
+    import numpy as np
+
+    from gankit.invert import latent_walk
+    from gankit.runs import labels_to_sample, load_run
+
+    rows = 8 if args.num is None else args.num
+    if args.interpolate < 2 or rows < 1:
+        raise GankitError(f"--interpolate {args.interpolate} --num {rows}: need K >= 2 points per walk and N >= 1 walks")
+    run = load_run(Path(args.run))
+    labels = labels_to_sample(run.num_classes, rows, args.label)  # a conditional walk stays in one class
+    walk = latent_walk(run.G, rows, args.interpolate, seed=args.seed, labels=labels)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if out.suffix == ".npz":
+        arrays = {"samples": walk.numpy().astype(np.float32)}
+        if labels is not None:
+            arrays["labels"] = labels.repeat_interleave(args.interpolate).numpy().astype(np.int64)
+        np.savez(out, **arrays)
+    else:
+        from gankit.viz import save_walk
+
+        save_walk(walk, rows, out, title=f"{run.cfg.preset}, step {run.step}: latent walks (slerp)")
+    print(f"wrote {rows} latent walks of {args.interpolate} points to {out}")
+    return 0
+
+
+def _cmd_invert(args: argparse.Namespace) -> int:
+    import torch
+
+    from gankit.invert import check_inputs, invert, read_images, save_npz
+    from gankit.runs import load_run, run_classes
+
+    out = Path(args.out)
+    if out.suffix != ".npz":
+        raise GankitError(f"--out {args.out}: must end in .npz")
+    for flag, value in (("--steps", args.steps), ("--restarts", args.restarts)):
+        if value < 1:
+            raise GankitError(f"{flag} {value}: must be >= 1")
+    if not args.feature_weight >= 0:
+        raise GankitError(f"--feature-weight {args.feature_weight}: must be >= 0")
+    run = load_run(Path(args.run))
+    x, y = read_images(Path(args.images))
+    check_inputs(x, run.shape, y, run_classes(run), bool(run.num_classes), what=args.images)
+    try:
+        device = torch.device(args.device)
+        torch.empty(0, device=device)
+    except (RuntimeError, ValueError, AssertionError) as exc:
+        raise GankitError(f"--device {args.device}: not available ({str(exc).splitlines()[0]})") from None
+    result = invert(run.G.to(device), x, y, steps=args.steps, restarts=args.restarts, seed=args.seed,
+                    feature_weight=args.feature_weight, device=device)
+    save_npz(result, out)
+    print(json.dumps({"n": len(x), "error_mean": float(result.error.mean()), "out": str(out)}))
     return 0
 
 
@@ -163,11 +222,28 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("sample", help="draw samples from a trained run")
     p.add_argument("run", metavar="RUN")
-    p.add_argument("--num", type=int, required=True, metavar="N")
+    p.add_argument("--num", type=int, metavar="N", help="samples (with --interpolate: walks, default 8)")
     p.add_argument("--out", required=True, metavar="FILE.png|FILE.npz")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--label", type=int, default=None, metavar="C", help="class to generate (conditional models)")
+    p.add_argument("--interpolate", type=int, metavar="K",
+                   help="latent walks instead: K points along a spherical path between two random z's")
     p.set_defaults(func=_cmd_sample)
+
+    p = sub.add_parser("invert", help="find z with G(z) close to each image: reconstructions and errors",
+                       description="For each image x of FILE.npz (key x, optional labels y) find z* minimising "
+                                   "|G(z) - x|^2 by Adam on z; writes z, reconstructions, error (+ labels).")
+    p.add_argument("run", metavar="RUN")
+    p.add_argument("--images", required=True, metavar="FILE.npz", help="x in the data's own space (and optional y)")
+    p.add_argument("--out", required=True, metavar="OUT.npz")
+    p.add_argument("--steps", type=int, default=200, metavar="N", help="Adam steps on z (default 200)")
+    p.add_argument("--restarts", type=int, default=1, metavar="R",
+                   help="starting points per image, the best kept (default 1; each costs as much as the first)")
+    p.add_argument("--feature-weight", type=float, default=0.0, metavar="W",
+                   help="add W x the feature distance under the bundled digit CNN (28x28 digits; default 0)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", default="cpu", help="torch device for G, e.g. cuda (default cpu)")
+    p.set_defaults(func=_cmd_invert)
 
     p = sub.add_parser("eval", help="evaluate a run's generator; prints one JSON object")
     p.add_argument("run", metavar="RUN")
@@ -181,7 +257,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("demo", help="the lecture demos: figures and numbers",
                        description="The lecture demos, each writing PNG figures and numbers.json.")
     p.add_argument("name", metavar="NAME",
-                   help="toy1d, optimal-d, bilinear, saddle, gen-costs, mode-collapse, divergences, paper")
+                   help="toy1d, optimal-d, bilinear, saddle, gen-costs, mode-collapse, divergences, paper, coverage")
     p.add_argument("--out", metavar="DIR", help="output folder (default: runs/demo-NAME)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--set", metavar="KEY=VALUE", nargs="+", action="extend",

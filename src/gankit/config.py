@@ -22,6 +22,7 @@ class DataConfig:
     name: str = "mnist5k"  # data set, one of gankit.data.DATASETS
     path: str = ""  # folder or file, for the data sets read from your files
     split: str = "train"  # which split to train on
+    classes: str = ""  # train on these classes of a labelled data set only, e.g. "0,1,2,3,4" (empty: all)
     batch_size: int = 64  # m: examples (and noise samples) per minibatch
     image_size: int = 0  # imagefolder: resize to this side (0: keep the native size)
     channels: int = 0  # imagefolder: 1 or 3 (0: infer from the files)
@@ -338,6 +339,23 @@ def _check(ok: bool, key: str, message: str) -> None:
         raise GankitError(f"{key}: {message}")
 
 
+def parse_classes(text: str) -> tuple[int, ...]:
+    """``data.classes`` as a sorted tuple of class indices: "0,1,2,3,4" -> (0, 1, 2, 3, 4); "" -> ().
+
+    Raises:
+        GankitError: not a comma-separated list of distinct non-negative integers.
+    """
+    if not text.strip():
+        return ()
+    try:
+        classes = [int(part) for part in text.split(",")]
+    except ValueError:
+        raise GankitError(f"data.classes: expected comma-separated class indices like 0,1,2, got {text!r}") from None
+    _check(min(classes) >= 0, "data.classes", f"class indices must be >= 0, got {text!r}")
+    _check(len(set(classes)) == len(classes), "data.classes", f"a class is listed twice in {text!r}")
+    return tuple(sorted(classes))
+
+
 def validate(cfg: Config) -> Config:
     """Check every range and name; raise GankitError naming the first bad key."""
     from gankit.data import DATASETS
@@ -352,6 +370,9 @@ def validate(cfg: Config) -> Config:
     _check(d.image_size >= 0, "data.image_size", f"must be >= 0, got {d.image_size}")
     _check(d.channels in (0, 1, 3), "data.channels", f"must be 0, 1 or 3, got {d.channels}")
     _check(d.sd > 0, "data.sd", f"must be > 0, got {d.sd}")
+    if d.classes:
+        parse_classes(d.classes)
+        _check(d.name not in UNLABELLED_DATASETS, "data.classes", f"{d.name} has no class labels to choose from")
     _check(m.family in FAMILIES, "model.family", f"unknown family {m.family!r}; valid: {', '.join(FAMILIES)}")
     _check(m.z_dim >= 1, "model.z_dim", f"must be >= 1, got {m.z_dim}")
     _check(m.width >= 1, "model.width", f"must be >= 1, got {m.width}")

@@ -73,6 +73,32 @@ def load_run(run_dir: Path) -> Run:
     return Run(run_dir, cfg, G, int(meta.get("step", 0)), shape, num_classes if cfg.model.conditional else 0)
 
 
+def load_discriminator(run: Run) -> nn.Module:
+    """D from RUN/checkpoints/last, eval mode, rebuilt from the run's config (for D's decision surface)."""
+    last = checkpoint.latest(run.path)
+    if last is None:
+        raise GankitError(f"{run.path}: no checkpoint yet (RUN/checkpoints/last is missing): train it first")
+    _, D = build(run.cfg.model, run.shape, run.num_classes)
+    weights = last / checkpoint.DISCRIMINATOR
+    try:
+        D.load_state_dict(checkpoint.load_weights(weights))
+    except RuntimeError as exc:
+        raise GankitError(f"{weights}: does not match the model in config.json ({str(exc).splitlines()[0]})") from None
+    return D.eval()
+
+
+def run_classes(run: Run) -> int:
+    """The classes labels may take for this run: a conditional G's C, else its data set's (0: unlabelled).
+
+    For an unconditional run the data are loaded (the training split) to count them.
+    """
+    if run.num_classes:
+        return run.num_classes
+    from gankit.train import load_data
+
+    return int(getattr(load_data(run.cfg), "num_classes", 0) or 0)
+
+
 def num_classes(G: nn.Module) -> int:
     """C for a conditional generator, 0 for an unconditional one."""
     return int(getattr(G, "num_classes", 0))
@@ -169,7 +195,7 @@ def evaluate_generator(cfg: Config, G: nn.Module, metrics: list[str] | None = No
     labels = uniform_labels(num, num_classes(G), seed) if num_classes(G) else None
     result = evaluate(generate(G, num, seed=seed, labels=labels), cfg.data.name, metrics, fake_labels=labels,
                       seed=seed, data_path=cfg.data.path, train_split=cfg.data.split,
-                      inception_weights=inception_weights)
+                      inception_weights=inception_weights, G=G, train_classes=cfg.data.classes)
     if cfg.model.family == "toy" and cfg.data.name == "gauss1d":
         theta = float(G.theta.detach())
         p_data, p_g = gaussian_density(cfg.data.mean, cfg.data.sd), gaussian_density(theta, 1.0)

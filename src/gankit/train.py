@@ -21,7 +21,7 @@ import torch
 from torch import nn
 
 from gankit import checkpoint, config as config_lib
-from gankit.data import Batches, TensorData, ToyDistribution, load_dataset
+from gankit.data import Batches, TensorData, ToyDistribution, load_dataset, select_classes
 from gankit.errors import GankitError
 from gankit.models import build, sample_noise
 from gankit.objectives import Objective, build_objective
@@ -204,14 +204,15 @@ def _set_hyper(opt: torch.optim.Optimizer, lr: float, momentum: float | None) ->
 
 
 def load_data(cfg: config_lib.Config, split: str | None = None) -> TensorData | ToyDistribution:
-    """The configured data set (the ``train`` split unless told otherwise)."""
+    """The configured data set (the ``train`` split unless told otherwise), only ``data.classes`` if set."""
     d = cfg.data
     options = {}
     if d.name == "gauss1d":
         options = {"mean": d.mean, "sd": d.sd}
     elif d.name == "imagefolder":
         options = {"image_size": d.image_size, "channels": d.channels}
-    return load_dataset(d.name, split or d.split, path=d.path, **options)
+    data = load_dataset(d.name, split or d.split, path=d.path, **options)
+    return select_classes(data, config_lib.parse_classes(d.classes)) if d.classes else data
 
 
 def check_labelled(cfg: config_lib.Config, data: TensorData | ToyDistribution) -> int:

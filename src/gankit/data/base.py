@@ -52,6 +52,27 @@ class TensorData:
         return self.x.dim() == 4
 
 
+def select_classes(data: "TensorData | ToyDistribution", classes: tuple[int, ...]) -> TensorData:
+    """The examples of ``data`` whose label is in ``classes`` (``data.classes``).
+
+    ``num_classes`` stays that of the whole data set, so labels keep their meaning (a
+    conditional generator is built for every class, and trained on the chosen ones).
+
+    Raises:
+        GankitError: the data have no labels, or a class is not among them.
+    """
+    if not isinstance(data, TensorData) or data.y is None:
+        raise GankitError(f"data.classes: {data.name} has no class labels to choose from")
+    present = sorted(set(data.y.tolist()))
+    missing = [c for c in classes if c not in present]
+    if missing:
+        raise GankitError(f"data.classes: class {missing[0]} is not in {data.name} "
+                          f"(its classes: {','.join(map(str, present))})")
+    keep = torch.isin(data.y, torch.tensor(classes, dtype=torch.int64))
+    name = f"{data.name}[classes {','.join(map(str, classes))}]"
+    return TensorData(data.x[keep], data.y[keep], num_classes=data.num_classes, name=name)
+
+
 class ToyDistribution:
     """A known distribution sampled afresh for every minibatch (no finite training set).
 

@@ -54,6 +54,8 @@ class Context:
         fake_labels: the labels of conditional samples, (N,) int64, or None.
         seed: seeds every random draw (subsets of real data, KID's subsets).
         inception_weights: path of ``inception-2015-12-05.pt`` for Inception-FID, or "".
+        G: the generator itself, for the metrics that query it (``inversion``), or None.
+        train_classes: ``data.classes`` of the run ("" for all): the classes G was trained on.
     """
 
     fake: torch.Tensor
@@ -63,6 +65,8 @@ class Context:
     fake_labels: torch.Tensor | None = None
     seed: int = 0
     inception_weights: str = ""
+    G: Any = None
+    train_classes: str = ""
     _splits: dict[str, Any] = field(default_factory=dict, init=False, repr=False)
     _cache: dict[str, Any] = field(default_factory=dict, init=False, repr=False)
 
@@ -256,6 +260,42 @@ def _stacked_modes(ctx: Context) -> Result:
             "modes_n": len(ctx.fake)}
 
 
+INVERSION_MAX = 1000  # held-out images inverted (all of mnist5k's test split), and as many training images
+INVERSION_STEPS = 200  # Adam steps on z per image (gankit invert's default)
+
+
+def _inversion(ctx: Context) -> Result:
+    """Reconstruction error min_z |G(z) - x|^2 of held-out (per class, worst class) and training images."""
+    from gankit.config import parse_classes
+    from gankit.data import select_classes
+    from gankit.invert import class_means, invert
+
+    _need(ctx.G is not None, "inversion", "the generator itself (gankit eval RUN)", ctx)
+    _need(isinstance(ctx.split("test"), TensorData), "inversion", "a data set with a test split", ctx)
+    conditional = bool(getattr(ctx.G, "num_classes", 0))
+    _need(not conditional or ctx.heldout.y is not None, "inversion", "labelled data for a conditional generator", ctx)
+
+    def run(data: TensorData, key: str):
+        n = min(INVERSION_MAX, len(data))
+        idx = ctx.draw(key, torch.arange(len(data)), n)
+        labels = None if data.y is None else data.y[idx]
+        return invert(ctx.G, data.x[idx], labels, steps=INVERSION_STEPS, seed=ctx.seed), labels
+
+    held, held_labels = run(ctx.heldout, "inversion_heldout")
+    train = ctx.train
+    if ctx.train_classes:
+        train = select_classes(train, parse_classes(ctx.train_classes))
+    train_inv, _ = run(train, "inversion_train")
+    out: Result = {"inversion": float(held.error.mean()), "inversion_train": float(train_inv.error.mean()),
+                   "inversion_n": len(held.error)}
+    if held_labels is not None:
+        per_class = class_means(held.error, held_labels)
+        worst = max(per_class, key=per_class.get)
+        out.update(inversion_per_class=per_class, inversion_worst_class=worst,
+                   inversion_worst_class_error=per_class[worst])
+    return out
+
+
 def _fid_inception(ctx: Context) -> Result:
     """FID on Inception-v3 pool features (needs the local weights file), with its floor."""
     _need(ctx.fake.dim() == 4 and ctx.fake.shape[1] in (1, 3), "fid_inception", "images with 1 or 3 channels", ctx)
@@ -284,6 +324,7 @@ METRICS: dict[str, Callable[[Context], Result]] = {
     "modes": _modes,
     "stacked_modes": _stacked_modes,
     "fid_inception": _fid_inception,
+    "inversion": _inversion,  # slow (minutes on a CPU): never in the defaults
 }
 
 
@@ -320,6 +361,8 @@ def _json_value(v: Any) -> Any:
     """Floats stay floats, NaN and infinities become None (strict JSON has neither)."""
     if v is None or isinstance(v, bool):
         return v
+    if isinstance(v, dict):  # e.g. {class: value}: JSON keys are strings
+        return {str(k): _json_value(x) for k, x in v.items()}
     if isinstance(v, int):
         return v
     v = float(v)
@@ -336,6 +379,8 @@ def evaluate(
     *,
     train_split: str = "train",
     inception_weights: str = "",
+    G: Any = None,
+    train_classes: str = "",
 ) -> dict[str, Any]:
     """Evaluate generated samples against a data set's real splits.
 
@@ -351,10 +396,14 @@ def evaluate(
             ``train-minus-valid`` Parzen chooses sigma on the disjoint ``valid`` split;
             otherwise on a fixed half of ``test``, reporting on the other half.
         inception_weights: local path of ``inception-2015-12-05.pt`` for ``fid_inception``.
+        G: the generator (eval mode) for ``inversion``, which searches its latent space.
+        train_classes: ``data.classes`` of the run: ``inversion_train`` inverts training
+            images of those classes only (the held-out images are of every class).
 
     Returns:
         A flat dict of name -> int | float | None (None: undefined, e.g. a reverse KL with
-        no high-quality sample), always with ``n``, the number of samples; see
+        no high-quality sample; ``inversion_per_class`` alone is a {class: error} dict),
+        always with ``n``, the number of samples; see
         ``describe_metrics()`` for what each metric adds.
 
     Raises:
@@ -374,7 +423,7 @@ def evaluate(
         fake_labels = fake_labels.detach().to("cpu", torch.int64)
         if fake_labels.shape != (len(fake),):
             raise GankitError(f"evaluate: fake_labels must have shape ({len(fake)},), got {tuple(fake_labels.shape)}")
-    ctx = Context(fake, dataset, data_path, train_split, fake_labels, seed, inception_weights)
+    ctx = Context(fake, dataset, data_path, train_split, fake_labels, seed, inception_weights, G, train_classes)
     # Stacked MNIST's real splits are large and no metric needs them: skip loading them here.
     data = None if dataset in STACKED_DATASETS else ctx.split(train_split)
     if data is not None and tuple(fake.shape[1:]) != tuple(data.shape):

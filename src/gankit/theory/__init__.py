@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable
 
-from gankit.theory import bilinear, divergences, gen_costs, mode_collapse, optimal_d, paper, saddle, toy1d
+from gankit.theory import bilinear, coverage, divergences, gen_costs, mode_collapse, optimal_d, paper, saddle, toy1d
 
 DEMOS: dict[str, tuple[Callable[[Path, int], dict], str]] = {
     "toy1d": (toy1d.run, "Prince fig. 15.1: x = z + θ learns N(5, 1); D's sigmoid flattens to 1/2"),
@@ -22,6 +22,7 @@ DEMOS: dict[str, tuple[Callable[[Path, int], dict], str]] = {
     "mode-collapse": (mode_collapse.run, "ring8/grid25 with each G cost; a half-coverage G still gets a low loss"),
     "divergences": (divergences.run, "JSD saturates at log 2 on disjoint supports; the log-D trick minimises KL - 2 JSD"),
     "paper": (paper.run, "the 2014 paper's MNIST run: Figure 2 (samples + nearest training image), Parzen LL vs 225"),
+    "coverage": (coverage.run, "a DCGAN trained on digits 0-4 scores well on them, and inverting G catches the missing 5-9"),
 }
 TRAINS = ("paper",)  # demos that train a preset and so take --set overrides (minutes, not seconds)
 
