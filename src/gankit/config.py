@@ -406,7 +406,8 @@ def validate(cfg: Config) -> Config:
     _check(m.mbstd >= 0, "model.mbstd", f"must be >= 0, got {m.mbstd}")
     for key, on in (("model.spectral_norm", m.spectral_norm), ("model.pack", m.pack > 1),
                     ("model.mbstd", m.mbstd > 0)):
-        _check(not on or m.family in ("mlp", "dcgan"), key, f"needs model.family mlp or dcgan, got {m.family}")
+        _check(not on or m.family in ("mlp", "paper-mlp", "dcgan"), key,
+               f"needs model.family mlp, paper-mlp or dcgan, got {m.family}")
     _check(d.batch_size % m.pack == 0, "model.pack",
            f"pack={m.pack} must divide data.batch_size={d.batch_size} (D judges batch_size / pack packs)")
     _check(m.pack == 1 or not m.conditional, "model.pack",

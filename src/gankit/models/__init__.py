@@ -31,6 +31,7 @@ FAMILIES = {
 
 
 CONDITIONAL_FAMILIES = ("mlp", "dcgan")
+REMEDY_FAMILIES = ("mlp", "paper-mlp", "dcgan")  # the D layers of gankit.models.layers
 
 
 def sample_noise(G: nn.Module, m: int, generator: torch.Generator) -> torch.Tensor:
@@ -73,9 +74,9 @@ def _pair(cfg, shape: tuple[int, ...], num_classes: int) -> tuple[nn.Module, nn.
     k = num_classes if cond else 0
     remedies = {"spectral_norm": getattr(cfg, "spectral_norm", False), "pack": getattr(cfg, "pack", 1),
                 "mbstd": getattr(cfg, "mbstd", 0)}
-    if cfg.family not in CONDITIONAL_FAMILIES and remedies != {"spectral_norm": False, "pack": 1, "mbstd": 0}:
-        raise GankitError(f"model.spectral_norm, model.pack and model.mbstd need model.family mlp or dcgan, "
-                          f"got {cfg.family}")
+    if cfg.family not in REMEDY_FAMILIES and remedies != {"spectral_norm": False, "pack": 1, "mbstd": 0}:
+        raise GankitError(f"model.spectral_norm, model.pack and model.mbstd need model.family "
+                          f"{', '.join(REMEDY_FAMILIES)}, got {cfg.family}")
     if cfg.family == "toy":
         if shape != (1,):
             raise GankitError(f"model.family=toy needs 1D data, got samples of shape {shape}")
@@ -85,7 +86,7 @@ def _pair(cfg, shape: tuple[int, ...], num_classes: int) -> tuple[nn.Module, nn.
         return G, MLPDiscriminator(shape, hidden=d_width, depth=cfg.depth, num_classes=k, conditional=cond,
                                    **remedies)
     if cfg.family == "paper-mlp":
-        return PaperGenerator(cfg.z_dim, shape), MaxoutDiscriminator(shape)
+        return PaperGenerator(cfg.z_dim, shape), MaxoutDiscriminator(shape, **remedies)
     if cfg.family == "dcgan":
         if not is_image or shape[1] != shape[2]:
             raise GankitError(f"model.family=dcgan needs square images, got samples of shape {shape}")

@@ -173,23 +173,34 @@ class MaxoutDiscriminator(nn.Module):
     so background pixels of a digit all feed the first layer's gradient (-1 instead of 0),
     and the original step size diverges (issue 13; docs/paper.md).
 
+    Remedies (``gankit.models.layers``), off in the paper: ``pack`` judges packs of that many
+    samples concatenated (logits (N / pack,)), ``mbstd`` appends the minibatch standard
+    deviation over groups of that size before the last layer, ``spectral_norm`` normalizes
+    every linear map.
+
     Args:
         in_shape: shape of one sample, e.g. (1, 28, 28).
     """
 
     def __init__(self, in_shape: tuple[int, ...] = (1, 28, 28), units: int = 240, pieces: int = 5,
-                 input_dropout: float = 0.2, hidden_dropout: float = 0.5, irange: float = 0.005):
+                 input_dropout: float = 0.2, hidden_dropout: float = 0.5, irange: float = 0.005,
+                 spectral_norm: bool = False, pack: int = 1, mbstd: int = 0):
         super().__init__()
-        in_dim = math.prod(in_shape)
-        self.net = nn.Sequential(
+        self.pack = pack
+        layers: list[nn.Module] = [
             nn.Dropout(input_dropout),
-            Maxout(in_dim, units, pieces),
+            Maxout(math.prod(in_shape) * pack, units, pieces),
             nn.Dropout(hidden_dropout),
             Maxout(units, units, pieces),
             nn.Dropout(hidden_dropout),
-            nn.Linear(units, 1),
-        )
+        ]
+        if mbstd:
+            layers.append(MinibatchStd(mbstd))
+        layers.append(nn.Linear(units + (1 if mbstd else 0), 1))
+        self.net = nn.Sequential(*layers)
         _uniform_init(self, irange)
+        if spectral_norm:
+            spectral_normalize(self)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.net((x.flatten(1) + 1) / 2).squeeze(1)
+        return self.net(pack((x.flatten(1) + 1) / 2, self.pack)).squeeze(1)
