@@ -11,6 +11,7 @@ import dataclasses
 import difflib
 import json
 import math
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,6 +39,7 @@ class ModelConfig:
     depth: int = 3  # mlp: hidden layers
     theta0: float = 3.0  # toy: the shift generator's starting theta (Prince, fig. 15.1)
     conditional: str = ""  # "" (none) | cgan (class into G and D) | acgan (class into G, D predicts it)
+    sync_bn: bool = False  # DDP: BatchNorm statistics over the global minibatch (SyncBatchNorm, CUDA) instead of per rank
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,8 @@ class TrainConfig:
     lr_min: float = 0.0  # floor for the decayed learning rates
     on_nan: str = "stop"  # stop | rollback: what a NaN/Inf loss does
     threads: int = 0  # torch CPU threads (0: torch's default, one per core)
+    device: str = "auto"  # auto (CUDA, else MPS, else CPU) | cpu | cuda | cuda:N | mps
+    precision: str = "fp32"  # fp32 | bf16 | fp16: autocast of G and D (losses stay fp32; fp16 adds a GradScaler per player)
     class_weight: float = 1.0  # acgan: weight of the class cross-entropy in both players' losses (Odena: 1)
     fake_class_weight: float = 1.0  # acgan: D's class term on G's samples, times class_weight (Odena: 1; 0: data only)
     ema: float = 0.0  # G's weight average for sample/eval: decay min(ema, (1+n)/(10+n)) at update n (0: off)
@@ -97,6 +101,7 @@ class Config:
 _SECTION_CLASSES = {"data": DataConfig, "model": ModelConfig, "train": TrainConfig, "log": LogConfig,
                     "eval": EvalConfig}
 TOP_LEVEL = ("seed",)
+PRECISIONS = ("fp32", "bf16", "fp16")
 UNLABELLED_DATASETS = ("gauss1d", "ring8", "grid25")  # toys: no classes to condition on
 
 _DCGAN_ADAM = {"model.family": "dcgan", "train.optimizer": "adam", "train.lr_g": 2e-4, "train.lr_d": 2e-4,
@@ -340,6 +345,11 @@ def validate(cfg: Config) -> Config:
     _check(t.lr_min >= 0, "train.lr_min", f"must be >= 0, got {t.lr_min}")
     _check(t.on_nan in ("stop", "rollback"), "train.on_nan", f"must be stop or rollback, got {t.on_nan!r}")
     _check(t.threads >= 0, "train.threads", f"must be >= 0, got {t.threads}")
+    # Only the spelling here: whether the device exists is checked when training starts, so a
+    # config.json written on a GPU machine still loads on a laptop for sample and eval.
+    _check(re.fullmatch(r"auto|cpu|mps|cuda(:\d+)?", t.device) is not None, "train.device",
+           f"must be auto, cpu, cuda, cuda:N or mps, got {t.device!r}")
+    _check(t.precision in PRECISIONS, "train.precision", f"must be one of {', '.join(PRECISIONS)}, got {t.precision!r}")
     _check(t.class_weight >= 0, "train.class_weight", f"must be >= 0, got {t.class_weight}")
     _check(t.fake_class_weight >= 0, "train.fake_class_weight", f"must be >= 0, got {t.fake_class_weight}")
     _check(0 <= t.ema < 1, "train.ema", f"must be in [0, 1), got {t.ema}")

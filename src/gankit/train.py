@@ -8,20 +8,21 @@ of m data points and m noise samples, then one generator update on fresh noise.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
 import signal
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, astuple, dataclass
 from pathlib import Path
 from typing import Callable
 
 import torch
 from torch import nn
 
-from gankit import checkpoint, config as config_lib
-from gankit.data import Batches, TensorData, ToyDistribution, load_dataset
+from gankit import checkpoint, config as config_lib, distributed
+from gankit.data import Batches, Prior, TensorData, ToyDistribution, load_dataset
 from gankit.errors import GankitError
 from gankit.losses import acgan_discriminator_loss, acgan_generator_loss, discriminator_loss, generator_cost
 from gankit.models import build
@@ -38,13 +39,17 @@ class StepStats:
     d_fake: float  # mean D(G(z)) on the last D update's minibatch
 
 
-def sample_z(G: nn.Module, m: int, noise: torch.Generator) -> torch.Tensor:
+def sample_z(G: nn.Module, m: int, noise: Prior | torch.Generator) -> torch.Tensor:
     """m noise vectors z ~ N(0, I), shape (m, G.z_dim), drawn from ``noise``."""
+    if isinstance(noise, Prior):
+        return noise.normal(m, G.z_dim)
     return torch.randn(m, G.z_dim, generator=noise)
 
 
-def sample_labels(m: int, num_classes: int, labels: torch.Generator) -> torch.Tensor:
+def sample_labels(m: int, num_classes: int, labels: Prior | torch.Generator) -> torch.Tensor:
     """m class labels c ~ Uniform{0, ..., C - 1} for conditional samples, int64 (m,), drawn from ``labels``."""
+    if isinstance(labels, Prior):
+        return labels.classes(m, num_classes)
     return torch.randint(num_classes, (m,), generator=labels)
 
 
@@ -261,8 +266,10 @@ class Trainer:
     resumed run is bit-identical to one that never stopped (on CPU, same torch and threads).
     """
 
-    def __init__(self, cfg: config_lib.Config, data: TensorData | ToyDistribution | None = None):
-        self.cfg = cfg
+    def __init__(self, cfg: config_lib.Config, data: TensorData | ToyDistribution | None = None, *,
+                 shard: distributed.Shard = distributed.SINGLE, device: torch.device | None = None):
+        self.cfg, self.shard = cfg, shard
+        self.device = device if device is not None else distributed.resolve_device(cfg.train.device, shard)
         if cfg.train.threads:
             torch.set_num_threads(cfg.train.threads)
         self.data = data if data is not None else load_data(cfg)
@@ -270,13 +277,20 @@ class Trainer:
         # One seed, separate streams: weights and dropout use torch's global generator;
         # noise, fake labels and data order have their own, so changing one never shifts the others.
         torch.manual_seed(cfg.seed)
-        self.G, self.D = build(cfg.model, self.data.shape, self.num_classes)
-        self.opt_G, self.opt_D = make_optimizers(cfg.train, self.G, self.D)
-        self.G_avg = average_of(self.G, cfg.train.ema) if cfg.train.ema else None
-        self.batches = Batches(self.data, cfg.data.batch_size, seed=cfg.seed)
-        self.noise = torch.Generator().manual_seed(cfg.seed + 1)
+        G, D = build(cfg.model, self.data.shape, self.num_classes)
+        G, D = G.to(self.device), D.to(self.device)
+        self.opt_G, self.opt_D = make_optimizers(cfg.train, G, D)
+        self.G_avg = average_of(G, cfg.train.ema) if cfg.train.ema else None
+        # Under torchrun the players are wrapped in DDP (rank 0's initial weights are broadcast);
+        # every rank then draws its own dropout masks.
+        self.G = distributed.wrap(G, self.device, shard, cfg.model.sync_bn)
+        self.D = distributed.wrap(D, self.device, shard, cfg.model.sync_bn)
+        if shard.rank:
+            torch.manual_seed(cfg.seed + 7_919 * shard.rank)
+        self.batches = Batches(self.data, cfg.data.batch_size, seed=cfg.seed, device=self.device, shard=shard)
+        self.noise = Prior(cfg.seed + 1, self.device, shard)
         # (seed + 2 seeds the fixed z of the sample grids.)
-        self.labels = torch.Generator().manual_seed(cfg.seed + 3) if self.num_classes else None
+        self.labels = Prior(cfg.seed + 3, self.device, shard) if self.num_classes else None
         self.g_cost = generator_cost(cfg.train.g_cost)
         self.step = 0
         self.lr_scale = 1.0  # lowered by NaN rollbacks
@@ -293,14 +307,14 @@ class Trainer:
                            noise=self.noise, labels=self.labels, class_weight=t.class_weight,
                            fake_class_weight=t.fake_class_weight)
         if self.G_avg is not None:
-            self.G_avg.update_parameters(self.G)
+            self.G_avg.update_parameters(distributed.unwrap(self.G))
         self.step += 1
         return stats
 
     @property
     def sampler(self) -> nn.Module:
         """The generator samples and evaluations use: the weight average if ``train.ema``, else G."""
-        return self.G if self.G_avg is None else self.G_avg.module
+        return distributed.unwrap(self.G) if self.G_avg is None else self.G_avg.module
 
     def sample(self, n: int, seed: int = 0, labels: torch.Tensor | None = None) -> torch.Tensor:
         """n samples from ``sampler`` in eval mode, from noise seeded by ``seed`` (training RNGs untouched).
@@ -310,12 +324,18 @@ class Trainer:
         return generate(self.sampler, n, seed, labels=labels)
 
     def state(self) -> dict:
+        """Everything but the weights that exact resume needs; a collective under DDP (every
+        rank's RNG states are gathered), so every rank calls it."""
+        rng = {"torch": torch.get_rng_state()}
+        if self.device.type == "cuda":
+            rng["cuda"] = torch.cuda.get_rng_state(self.device)
         state = {
             "opt_G": self.opt_G.state_dict(),
             "opt_D": self.opt_D.state_dict(),
             "batches": self.batches.state_dict(),
             "noise": self.noise.get_state(),
-            "torch_rng": torch.get_rng_state(),
+            "torch_rng": rng["torch"],
+            "rank_rng": distributed.gather(rng, self.shard),
             "lr_scale": self.lr_scale,
         }
         if self.labels is not None:
@@ -324,14 +344,23 @@ class Trainer:
             state["ema_updates"] = int(self.G_avg.n_averaged)
         return state
 
-    def save_checkpoint(self, run_dir: Path) -> Path:
-        return checkpoint.save(run_dir, self.step, self.G, self.D, self.state(), shape=self.data.shape,
-                               num_classes=self.num_classes,
+    def save_checkpoint(self, run_dir: Path) -> Path | None:
+        """Save RUN/checkpoints/step_N (rank 0 writes; every rank must call it); returns its folder."""
+        state = self.state()
+        if not self.shard.is_main:
+            return None
+        return checkpoint.save(run_dir, self.step, distributed.unwrap(self.G), distributed.unwrap(self.D), state,
+                               shape=self.data.shape, num_classes=self.num_classes,
                                G_avg=None if self.G_avg is None else self.G_avg.module)
 
     def load_checkpoint(self, folder: Path) -> None:
-        self.G.load_state_dict(checkpoint.load_weights(folder / checkpoint.GENERATOR))
-        self.D.load_state_dict(checkpoint.load_weights(folder / checkpoint.DISCRIMINATOR))
+        """Restore the state ``save_checkpoint`` wrote (every rank reads the same folder).
+
+        Each rank takes back its own RNG state when the checkpoint was written by as many
+        ranks; with a different number of processes the run goes on, but not bit for bit.
+        """
+        distributed.unwrap(self.G).load_state_dict(checkpoint.load_weights(folder / checkpoint.GENERATOR))
+        distributed.unwrap(self.D).load_state_dict(checkpoint.load_weights(folder / checkpoint.DISCRIMINATOR))
         state = checkpoint.load_state(folder / checkpoint.STATE)
         self.opt_G.load_state_dict(state["opt_G"])
         self.opt_D.load_state_dict(state["opt_D"])
@@ -344,7 +373,13 @@ class Trainer:
             self.G_avg.n_averaged.fill_(int(state["ema_updates"]))
         elif self.G_avg is not None:  # train.ema switched on at a resume: the next update copies G
             self.G_avg.n_averaged.zero_()
-        torch.set_rng_state(state["torch_rng"])
+        ranks = state.get("rank_rng", [])
+        if len(ranks) == self.shard.world:
+            torch.set_rng_state(ranks[self.shard.rank]["torch"])
+            if "cuda" in ranks[self.shard.rank] and self.device.type == "cuda":
+                torch.cuda.set_rng_state(ranks[self.shard.rank]["cuda"], self.device)
+        else:
+            torch.set_rng_state(state["torch_rng"])
         self.lr_scale = float(state.get("lr_scale", 1.0))
         self.step = int(state["step"])
 
@@ -408,17 +443,35 @@ def fit(cfg: config_lib.Config, run_dir: Path, *, resume: bool = False,
     The data are loaded before anything is written, so a bad data set leaves no run
     directory behind. A run without ``checkpoints/last`` is not finished.
 
+    Under torchrun (``torchrun --nproc_per_node=N -m gankit train ...``) every process runs
+    this function: it joins the process group, trains its slice of every global minibatch,
+    and rank 0 alone writes the run directory (which must be on a file system all ranks
+    see, for ``resume``). The ranks agree after every step on the logged losses and on
+    stopping, so a SIGTERM that reaches them at different moments still ends all of them
+    after the same step, with one checkpoint.
+
     Args:
         cfg: the resolved config (saved as RUN/config.json).
         run_dir: the run directory; must be new or empty unless ``resume``.
         resume: continue from RUN/checkpoints/last (exactly: weights, optimizers, step, RNGs).
-        progress: called after every step with (step, stats); the CLI draws its bar with it.
+        progress: called after every step with (step, stats), on rank 0; the CLI draws its bar with it.
 
     Raises:
-        GankitError: bad data, a non-empty run_dir without resume, a NaN loss (on_nan=stop),
-            or ``Interrupted`` after a signal.
+        GankitError: bad data, a missing device, a non-empty run_dir without resume, a NaN
+            loss (on_nan=stop), or ``Interrupted`` after a signal.
     """
-    run_dir = Path(run_dir)
+    joined = distributed.launched_by_torchrun() and not torch.distributed.is_initialized()
+    shard, device = distributed.setup(cfg.train.device, cfg.data.batch_size)
+    try:
+        return _fit(cfg, Path(run_dir), resume, progress, shard, device)
+    finally:
+        if joined:
+            distributed.teardown()
+
+
+def _fit(cfg: config_lib.Config, run_dir: Path, resume: bool, progress: Callable[[int, StepStats], None] | None,
+         shard: distributed.Shard, device: torch.device) -> Trainer:
+    main = shard.is_main
     last = checkpoint.latest(run_dir) if resume else None
     if resume and last is None and run_dir.exists() and any(run_dir.iterdir()) \
             and not (run_dir / "config.json").exists():
@@ -426,29 +479,35 @@ def fit(cfg: config_lib.Config, run_dir: Path, *, resume: bool = False,
     # A run killed before its first checkpoint resumes by starting over in the same folder.
     if not resume and run_dir.exists() and any(run_dir.iterdir()):
         raise GankitError(f"{run_dir}: run directory is not empty (use --resume to continue it, or another --out)")
-    trainer = Trainer(cfg)  # loads the data first: a bad data set raises before any write
-    run_dir.mkdir(parents=True, exist_ok=True)
+    distributed.barrier(shard)  # every rank has looked before rank 0 writes
+    trainer = Trainer(cfg, shard=shard, device=device)  # loads the data first: a bad data set raises before any write
     metrics_path = run_dir / "metrics.jsonl"
     if last is not None:
         trainer.load_checkpoint(last)
-        _trim_metrics(metrics_path, trainer.step)
-    else:
-        metrics_path.unlink(missing_ok=True)
-    tmp = run_dir / "config.json.tmp"
-    tmp.write_text(cfg.to_json() + "\n")
-    os.replace(tmp, run_dir / "config.json")
-    (run_dir / "samples").mkdir(exist_ok=True)
+    if main:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        if last is not None:
+            _trim_metrics(metrics_path, trainer.step)
+        else:
+            metrics_path.unlink(missing_ok=True)
+        tmp = run_dir / "config.json.tmp"
+        tmp.write_text(cfg.to_json() + "\n")
+        os.replace(tmp, run_dir / "config.json")
+        (run_dir / "samples").mkdir(exist_ok=True)
 
     from torch.utils.tensorboard import SummaryWriter  # imported late: it is slow to import
 
     log = cfg.log
     real_view = None if isinstance(trainer.data, TensorData) and trainer.data.is_image else _real_view(trainer)
-    with SummaryWriter(str(run_dir / "tb"), purge_step=trainer.step + 1 if last else None) as writer, \
-            _StopRequested() as stop:
+    writer = SummaryWriter(str(run_dir / "tb"), purge_step=trainer.step + 1 if last else None) if main else None
+    with writer or contextlib.nullcontext(), _StopRequested() as stop:
         start, t0, rollbacks = trainer.step, time.perf_counter(), 0
         while trainer.step < cfg.train.steps:
             stats = trainer.train_step()
             step = trainer.step
+            # One all-reduce under DDP: the global minibatch's losses, and whether any rank got a signal.
+            values, stopping = distributed.agree(list(astuple(stats)), stop.signum is not None, shard)
+            stats = StepStats(*values)
             problem = check_finite(stats, step)
             if problem:
                 rollbacks += 1
@@ -456,18 +515,21 @@ def fit(cfg: config_lib.Config, run_dir: Path, *, resume: bool = False,
                     scale = trainer.lr_scale * 0.5
                     trainer.load_checkpoint(checkpoint.latest(run_dir))
                     trainer.lr_scale = scale  # halve both learning rates, then go on
-                    _trim_metrics(metrics_path, trainer.step)
+                    if main:
+                        _trim_metrics(metrics_path, trainer.step)
                     continue
                 raise GankitError(f"{problem}; stopped (the last good checkpoint is in {run_dir}/checkpoints/last)")
             is_last = step == cfg.train.steps
-            if step % log.every == 0 or is_last:
+            if main and (step % log.every == 0 or is_last):
                 row = {"step": step, **asdict(stats),
                        "steps_per_s": (step - start) / max(time.perf_counter() - t0, 1e-9)}
                 with open(metrics_path, "a") as f:
                     f.write(json.dumps(row) + "\n")
                 for key, value in asdict(stats).items():
                     writer.add_scalar(f"train/{key}", value, step)
-            if cfg.eval.every and (step % cfg.eval.every == 0 or is_last):
+            # Evaluation runs on rank 0 alone, on the plain generator (no collective inside): the
+            # other ranks wait for it in the next step's gradient all-reduce.
+            if main and cfg.eval.every and (step % cfg.eval.every == 0 or is_last):
                 names = [n.strip() for n in cfg.eval.metrics.split(",")] if cfg.eval.metrics else None
                 result = evaluate_generator(cfg, trainer.sampler, names, cfg.eval.num, seed=cfg.seed)
                 with open(metrics_path, "a") as f:
@@ -475,9 +537,9 @@ def fit(cfg: config_lib.Config, run_dir: Path, *, resume: bool = False,
                 for key, value in result.items():
                     if isinstance(value, (int, float)) and key != "n":
                         writer.add_scalar(f"eval/{key}", value, step)
-            if step % log.sample_every == 0 or is_last:
+            if main and (step % log.sample_every == 0 or is_last):
                 _write_samples(trainer, run_dir, step, writer, real_view)
-            if step % log.checkpoint_every == 0 or is_last or stop.signum is not None:
+            if step % log.checkpoint_every == 0 or is_last or stopping:
                 try:
                     trainer.save_checkpoint(run_dir)
                 except OSError as exc:
@@ -485,10 +547,10 @@ def fit(cfg: config_lib.Config, run_dir: Path, *, resume: bool = False,
                     where = f"{kept.name} is intact" if kept else "there is no earlier checkpoint"
                     raise GankitError(f"step {step}: could not write the checkpoint ({exc.strerror or exc}); "
                                       f"{where}") from None
-            if progress is not None:
+            if main and progress is not None:
                 progress(step, stats)
-            if stop.signum is not None:
-                name = signal.Signals(stop.signum).name
+            if stopping:
+                name = signal.Signals(stop.signum).name if stop.signum else "a stop signal to another rank"
                 raise Interrupted(f"{name} received: stopped after step {step}, checkpoint saved "
                                   f"(continue with --resume --out {run_dir})")
     return trainer
