@@ -54,7 +54,7 @@ def test_train_step_feeds_real_labels_and_fresh_uniform_fake_labels(conditional,
     labels_twin = torch.Generator().set_state(t.labels.get_state())
     d_out = []
     t.D.register_forward_hook(lambda mod, args, out: d_out.append(out))
-    train_step(t.G, t.D, t.opt_G, t.opt_D, t.batches, k=k, g_cost=t.g_cost, noise=t.noise, labels=t.labels)
+    train_step(t.G, t.D, t.opt_G, t.opt_D, t.batches, k=k, objective=t.objective, noise=t.noise, labels=t.labels)
     # k D-updates (G on fresh labels, D on real and on fake), then one G-update.
     assert len(g_calls) == k + 1 and len(d_calls) == 2 * k + 1
     expected_fake = [sample_labels(8, C, labels_twin) for _ in range(k + 1)]

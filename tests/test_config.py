@@ -8,7 +8,8 @@ from gankit.models import build
 
 def test_every_preset_resolves_and_builds_its_models():
     shapes = {"gauss1d": (1,), "ring8": (2,), "grid25": (2,), "mnist5k": (1, 28, 28), "digits": (1, 8, 8),
-              "mnist": (1, 28, 28), "fashion-mnist": (1, 28, 28), "cifar10": (3, 32, 32)}
+              "mnist": (1, 28, 28), "fashion-mnist": (1, 28, 28), "cifar10": (3, 32, 32),
+              "stacked-mnist5k": (3, 28, 28)}
     for name in config.PRESETS:
         cfg = config.resolve(name)
         classes = 10 if cfg.model.conditional else 0  # every labelled preset here has 10 classes
@@ -40,7 +41,8 @@ def test_bad_set_items_name_the_key(item, message):
     ("train.k", 0), ("train.lr_g", 0.0), ("train.lr_d", -1.0), ("data.batch_size", 0), ("train.steps", 0),
     ("train.beta1", 1.0), ("train.g_cost", "wgan"), ("train.optimizer", "rmsprop"), ("data.name", "imagenet"),
     ("model.family", "stylegan"), ("log.every", 0), ("train.ema", 1.0), ("train.ema", -0.1),
-    ("train.fake_class_weight", -1.0),
+    ("train.fake_class_weight", -1.0), ("train.loss", "bce"), ("train.gp", -1.0), ("train.r1", -0.5),
+    ("train.label_smoothing", 1.0), ("model.pack", 0), ("model.mbstd", -1),
 ])
 def test_out_of_range_values_name_the_key(key, value):
     with pytest.raises(GankitError, match=f"^{key}: "):
@@ -90,3 +92,49 @@ def test_any_set_items_give_a_config_or_one_line_error(items):
 def test_non_finite_learning_rates_are_refused(key, text):
     with pytest.raises(GankitError, match=f"^{key}: "):
         config.resolve("ring8", config.parse_sets([f"{key}={text}"]))
+
+
+@pytest.mark.parametrize("preset, over, message", [
+    ("ring8", {"train.loss": "wgan", "train.g_cost": "minimax"},
+     r"^train.g_cost: g_cost=minimax chooses among the paper's costs \(train.loss=gan\); train.loss=wgan"),
+    ("ring8", {"model.pack": 3}, r"^model.pack: pack=3 must divide data.batch_size=256"),
+    ("mnist5k-cgan", {"model.pack": 2}, r"^model.pack: packs mix samples of different classes"),
+    ("ring8", {"train.loss": "hinge", "train.label_smoothing": 0.1}, r"^train.label_smoothing: .*train.loss=hinge"),
+    ("ring8", {"train.augment": "translation"}, r"^train.augment: DiffAugment transforms images; ring8"),
+    ("mnist5k-dcgan", {"train.augment": "rotate"}, r"^train.augment: unknown policy 'rotate'"),
+    ("ring8", {"model.pack": 4, "model.mbstd": 3}, r"^model.mbstd: group size 3 must divide the 64 inputs"),
+    ("mnist-mlp", {"model.spectral_norm": True}, r"^model.spectral_norm: needs model.family mlp or dcgan"),
+    ("toy1d", {"model.mbstd": 2}, r"^model.mbstd: needs model.family mlp or dcgan"),
+])
+def test_meaningless_combinations_name_the_keys(preset, over, message):
+    with pytest.raises(GankitError, match=message):
+        config.resolve(preset, over)
+
+
+def test_every_remedy_together_is_a_valid_config():
+    cfg = config.resolve("mnist5k-dcgan", {"train.loss": "gan", "train.gp": 10, "train.r1": 1,
+                                           "train.label_smoothing": 0.1, "train.augment": "translation,cutout,color",
+                                           "model.pack": 2, "model.mbstd": 4, "model.spectral_norm": True,
+                                           "train.ema": 0.999})
+    assert (cfg.model.pack, cfg.model.mbstd, cfg.train.augment) == (2, 4, "translation,cutout,color")
+
+
+def test_train_plain_turns_every_remedy_of_a_preset_off_in_one_set():
+    remedied = config.apply(config.resolve("ring8"), {"model.pack": 4, "train.ema": 0.99, "train.gp": 1.0})
+    config.PRESETS["_remedied"] = ("test", {**config.PRESETS["ring8"][1], "model.pack": 4, "train.ema": 0.99,
+                                            "train.gp": 1.0, "model.spectral_norm": True})
+    try:
+        plain = config.resolve("_remedied", {"train.plain": "true"})
+    finally:
+        del config.PRESETS["_remedied"]
+    assert plain.train.plain and remedied.model.pack == 4
+    for key, value in config.PLAIN_GAME.items():
+        section, _, name = key.partition(".")
+        assert getattr(getattr(plain, section), name) == value
+    assert (plain.train.lr_g, plain.train.steps) == (remedied.train.lr_g, remedied.train.steps)  # the rest stays
+    assert config.from_dict(plain.to_dict()) == plain
+
+
+def test_train_plain_with_a_remedy_names_both_keys():
+    with pytest.raises(GankitError, match=r"^train.plain: the paper's plain game has model.pack=1, got model.pack=2"):
+        config.resolve("ring8", {"train.plain": True, "model.pack": 2})

@@ -7,7 +7,6 @@ from torch.testing import assert_close
 
 from gankit import GankitError, config
 from gankit.data import Batches, TensorData
-from gankit.losses import nonsaturating_generator_loss
 from gankit.train import Trainer, _ema_update, discriminator_step, fit, generator_step, train_step
 
 
@@ -35,7 +34,7 @@ def test_discriminator_step_leaves_generator_bit_identical():
     t = Trainer(tiny())
     g0, d0 = params(t.G), params(t.D)
     real, _ = t.batches.next()
-    discriminator_step(t.G, t.D, t.opt_D, real, t.noise)
+    discriminator_step(t.G, t.D, t.opt_D, real, t.noise, objective=t.objective)
     assert_same(params(t.G), g0)
     assert_changed(params(t.D), d0)
 
@@ -43,7 +42,7 @@ def test_discriminator_step_leaves_generator_bit_identical():
 def test_generator_step_leaves_discriminator_bit_identical():
     t = Trainer(tiny())
     g0, d0 = params(t.G), params(t.D)
-    generator_step(t.G, t.D, t.opt_G, 32, nonsaturating_generator_loss, t.noise)
+    generator_step(t.G, t.D, t.opt_G, 32, t.noise, objective=t.objective)
     assert_same(params(t.D), d0)
     assert_changed(params(t.G), g0)
     assert all(p.requires_grad for p in t.D.parameters())  # unfrozen afterwards
@@ -67,7 +66,7 @@ def test_k_discriminator_updates_on_fresh_minibatches_per_generator_update(k):
     t.opt_D.register_step_post_hook(lambda *a: d_steps.append(1))
     t.opt_G.register_step_post_hook(lambda *a: g_steps.append(1))
     for _ in range(4):
-        train_step(t.G, t.D, t.opt_G, t.opt_D, batches, k=k, g_cost=nonsaturating_generator_loss, noise=t.noise)
+        train_step(t.G, t.D, t.opt_G, t.opt_D, batches, k=k, objective=t.objective, noise=t.noise)
     assert (len(d_steps), len(g_steps), batches.calls) == (4 * k, 4, 4 * k)
 
 
@@ -106,10 +105,22 @@ def run_steps(cfg, n):
     return t
 
 
+# Every remedy on at once: penalties, smoothing, packing, minibatch stddev, spectral norm (its
+# power-iteration buffers), DiffAugment (its own random stream) and the weight average.
+ALL_TOY_REMEDIES = {"train.gp": 1.0, "train.r1": 1.0, "train.label_smoothing": 0.1, "model.pack": 2,
+                    "model.mbstd": 4, "model.spectral_norm": True, "train.ema": 0.9}
+ALL_IMAGE_REMEDIES = {**ALL_TOY_REMEDIES, "train.augment": "translation,cutout,color"}
+
+
 @pytest.mark.parametrize("preset, over", [
     ("ring8", {}),
     ("mnist-mlp", {"data.batch_size": 8}),  # maxout + dropout: the global RNG matters
     ("mnist5k-dcgan", {"model.width": 4, "data.batch_size": 8}),  # BatchNorm buffers
+    ("ring8", ALL_TOY_REMEDIES),
+    ("ring8", {"train.loss": "wgan", "train.gp": 10.0}),
+    ("mnist5k-dcgan", {"model.width": 4, "data.batch_size": 8, **ALL_IMAGE_REMEDIES}),
+    ("mnist5k-acgan", {"model.width": 4, "data.batch_size": 8, "train.loss": "hinge", "train.gp": 1.0,
+                       "train.r1": 1.0, "model.spectral_norm": True, "model.mbstd": 4, "train.augment": "color"}),
 ])
 def test_two_seeded_runs_are_bit_identical(preset, over):
     cfg = tiny(preset, **over) if preset == "ring8" else config.resolve(preset, over)
@@ -120,6 +131,26 @@ def test_two_seeded_runs_are_bit_identical(preset, over):
         assert torch.equal(x, y)
     c = run_steps(config.apply(cfg, {"seed": 1}), 3)
     assert not torch.equal(next(a.G.parameters()), next(c.G.parameters()))
+
+
+@pytest.mark.parametrize("preset, over", [
+    ("ring8", ALL_TOY_REMEDIES),
+    ("mnist5k-dcgan", {"model.width": 4, "data.batch_size": 8, **ALL_IMAGE_REMEDIES}),
+])
+def test_resume_with_every_remedy_on_is_bit_identical(tmp_path, preset, over):
+    base = {"train.steps": 6, "log.checkpoint_every": 3, "log.sample_every": 3, "log.every": 1}
+    cfg = tiny(preset, **over, **base) if preset == "ring8" else config.resolve(preset, {**over, **base})
+    straight = fit(cfg, tmp_path / "a")
+    fit(config.apply(cfg, {"train.steps": 3}), tmp_path / "b")
+    resumed = fit(cfg, tmp_path / "b", resume=True)
+    for a, b in ((straight.G, resumed.G), (straight.D, resumed.D), (straight.sampler, resumed.sampler)):
+        assert a.state_dict().keys() == b.state_dict().keys()
+        for x, y in zip(a.state_dict().values(), b.state_dict().values()):
+            assert torch.equal(x, y)
+    assert torch.equal(straight.objective.rng.get_state(), resumed.objective.rng.get_state())
+    lines_a = [json.loads(s) for s in (tmp_path / "a" / "metrics.jsonl").read_text().splitlines()]
+    lines_b = [json.loads(s) for s in (tmp_path / "b" / "metrics.jsonl").read_text().splitlines()]
+    assert [r["d_loss"] for r in lines_a] == [r["d_loss"] for r in lines_b]
 
 
 def test_fit_writes_the_run_directory_contract(tmp_path):

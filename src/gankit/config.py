@@ -40,13 +40,21 @@ class ModelConfig:
     theta0: float = 3.0  # toy: the shift generator's starting theta (Prince, fig. 15.1)
     conditional: str = ""  # "" (none) | cgan (class into G and D) | acgan (class into G, D predicts it)
     sync_bn: bool = False  # DDP: BatchNorm statistics over the global minibatch (SyncBatchNorm, CUDA) instead of per rank
+    spectral_norm: bool = False  # mlp/dcgan: spectral normalization of D's layers, no BatchNorm in D (Miyato 2018)
+    pack: int = 1  # mlp/dcgan: PacGAN, D judges packs of this many samples at once (Lin et al. 2018; 1: off)
+    mbstd: int = 0  # mlp/dcgan: minibatch standard deviation over groups of this size before D's last layer (0: off)
 
 
 @dataclass(frozen=True)
 class TrainConfig:
     steps: int = 2000  # generator updates (outer iterations of Algorithm 1)
     k: int = 1  # discriminator updates per generator update (Algorithm 1's k)
-    g_cost: str = "nonsaturating"  # minimax | nonsaturating | maximum_likelihood
+    loss: str = "gan"  # gan (the paper's game, G's cost from g_cost) | lsgan | wgan | hinge
+    g_cost: str = "nonsaturating"  # loss=gan: minimax | nonsaturating | maximum_likelihood
+    gp: float = 0.0  # weight of the gradient penalty E(||grad D(x_hat)|| - 1)^2 (Gulrajani 2017: 10; 0: off)
+    r1: float = 0.0  # gamma of the R1 penalty gamma/2 E||grad D(x)||^2 on data (Mescheder 2018; 0: off)
+    label_smoothing: float = 0.0  # loss=gan: one-sided, the data's target is 1 - this (Salimans 2016: 0.1; 0: off)
+    augment: str = ""  # images: DiffAugment policies, e.g. translation,cutout,color (Zhao 2020; "": none)
     optimizer: str = "adam"  # adam (DCGAN) | sgd (with momentum, the 2014 paper)
     lr_g: float = 2e-4  # generator learning rate
     lr_d: float = 2e-4  # discriminator learning rate
@@ -63,6 +71,7 @@ class TrainConfig:
     precision: str = "fp32"  # fp32 | bf16 | fp16: autocast of G and D (losses stay fp32; fp16 adds a GradScaler per player)
     class_weight: float = 1.0  # acgan: weight of the class cross-entropy in both players' losses (Odena: 1)
     fake_class_weight: float = 1.0  # acgan: D's class term on G's samples, times class_weight (Odena: 1; 0: data only)
+    plain: bool = False  # the paper's plain game: every remedy below and in model.* off (see PLAIN_GAME)
     ema: float = 0.0  # G's weight average for sample/eval: decay min(ema, (1+n)/(10+n)) at update n (0: off)
 
 
@@ -103,6 +112,11 @@ _SECTION_CLASSES = {"data": DataConfig, "model": ModelConfig, "train": TrainConf
 TOP_LEVEL = ("seed",)
 PRECISIONS = ("fp32", "bf16", "fp16")
 UNLABELLED_DATASETS = ("gauss1d", "ring8", "grid25")  # toys: no classes to condition on
+
+# train.plain=true: what the remedies are set to, whatever the preset chose. The paper's game
+# (Goodfellow et al. 2014) with the preset's nets, optimizer and schedule; g_cost stays the user's.
+PLAIN_GAME = {"train.loss": "gan", "train.gp": 0.0, "train.r1": 0.0, "train.label_smoothing": 0.0,
+              "train.augment": "", "train.ema": 0.0, "model.pack": 1, "model.mbstd": 0, "model.spectral_norm": False}
 
 _DCGAN_ADAM = {"model.family": "dcgan", "train.optimizer": "adam", "train.lr_g": 2e-4, "train.lr_d": 2e-4,
                "train.beta1": 0.5}
@@ -145,6 +159,13 @@ PRESETS: dict[str, tuple[str, dict[str, Any]]] = {
         {**_DCGAN_ADAM, **_SMALL, "data.name": "mnist5k", "data.batch_size": 64, "model.width": 32,
          "train.lr_g": 1e-3, "train.lr_d": 2e-4,
          "train.steps": 2000, "log.sample_every": 250, "log.checkpoint_every": 250},
+    ),
+    "stacked-mnist5k": (
+        "DCGAN on Stacked MNIST from mnist5k (3 digits as channels, 1,000 modes), PacGAN-packed D",
+        # PacDCGAN2 (Lin et al. 2018, section 5.2): D judges pairs of samples.
+        {**_DCGAN_ADAM, **_SMALL, "data.name": "stacked-mnist5k", "data.batch_size": 64, "model.width": 32,
+         "model.pack": 2, "train.lr_g": 1e-3, "train.lr_d": 2e-4, "train.steps": 3000, "log.sample_every": 500,
+         "log.checkpoint_every": 500},
     ),
     "digits-dcgan": (
         "DCGAN on scikit-learn's 8x8 digits",
@@ -308,7 +329,8 @@ def _check(ok: bool, key: str, message: str) -> None:
 def validate(cfg: Config) -> Config:
     """Check every range and name; raise GankitError naming the first bad key."""
     from gankit.data import DATASETS
-    from gankit.losses import GENERATOR_COSTS
+    from gankit.augment import parse_policy
+    from gankit.losses import GENERATOR_COSTS, LOSSES
     from gankit.models import FAMILIES
 
     d, m, t, log = cfg.data, cfg.model, cfg.train, cfg.log
@@ -334,6 +356,35 @@ def validate(cfg: Config) -> Config:
     _check(t.k >= 1, "train.k", f"must be >= 1, got {t.k}")
     _check(t.g_cost in GENERATOR_COSTS, "train.g_cost",
            f"unknown generator cost {t.g_cost!r}; valid: {', '.join(GENERATOR_COSTS)}")
+    _check(t.loss in LOSSES, "train.loss", f"unknown loss {t.loss!r}; valid: {', '.join(LOSSES)}")
+    _check(t.loss == "gan" or t.g_cost == "nonsaturating", "train.g_cost",
+           f"g_cost={t.g_cost} chooses among the paper's costs (train.loss=gan); train.loss={t.loss} has its "
+           f"own generator loss")
+    _check(t.gp >= 0, "train.gp", f"must be >= 0, got {t.gp}")
+    _check(t.r1 >= 0, "train.r1", f"must be >= 0, got {t.r1}")
+    _check(0 <= t.label_smoothing < 1, "train.label_smoothing", f"must be in [0, 1), got {t.label_smoothing}")
+    _check(t.loss == "gan" or not t.label_smoothing, "train.label_smoothing",
+           f"smooths the cross-entropy's data target (train.loss=gan); train.loss={t.loss} has no labels")
+    parse_policy(t.augment)
+    _check(not t.augment or d.name not in UNLABELLED_DATASETS, "train.augment",
+           f"DiffAugment transforms images; {d.name} is not an image data set")
+    _check(m.pack >= 1, "model.pack", f"must be >= 1, got {m.pack}")
+    _check(m.mbstd >= 0, "model.mbstd", f"must be >= 0, got {m.mbstd}")
+    for key, on in (("model.spectral_norm", m.spectral_norm), ("model.pack", m.pack > 1),
+                    ("model.mbstd", m.mbstd > 0)):
+        _check(not on or m.family in ("mlp", "dcgan"), key, f"needs model.family mlp or dcgan, got {m.family}")
+    _check(d.batch_size % m.pack == 0, "model.pack",
+           f"pack={m.pack} must divide data.batch_size={d.batch_size} (D judges batch_size / pack packs)")
+    _check(m.pack == 1 or not m.conditional, "model.pack",
+           f"packs mix samples of different classes; model.conditional={m.conditional} needs pack=1")
+    _check(not m.mbstd or (d.batch_size // m.pack) % m.mbstd == 0, "model.mbstd",
+           f"group size {m.mbstd} must divide the {d.batch_size // m.pack} inputs D sees per minibatch "
+           f"(data.batch_size / model.pack)")
+    if t.plain:
+        for key, value in PLAIN_GAME.items():
+            section, _, name = key.partition(".")
+            got = getattr(getattr(cfg, section), name)
+            _check(got == value, "train.plain", f"the paper's plain game has {key}={value}, got {key}={got}")
     _check(t.optimizer in ("adam", "sgd"), "train.optimizer", f"must be adam or sgd, got {t.optimizer!r}")
     for key in ("lr_g", "lr_d"):
         _check(getattr(t, key) > 0, f"train.{key}", f"must be > 0, got {getattr(t, key)}")
@@ -376,7 +427,10 @@ def resolve(preset: str, overrides: dict[str, Any] | None = None) -> Config:
         hint = f"; did you mean {close[0]!r}?" if close else ""
         raise GankitError(f"unknown preset {preset!r}{hint} (valid: {', '.join(PRESETS)})")
     cfg = apply(Config(preset=preset), PRESETS[preset][1])
-    return validate(apply(cfg, overrides or {}))
+    overrides = overrides or {}
+    if coerce("train.plain", overrides.get("train.plain", False)):
+        cfg = apply(cfg, PLAIN_GAME)  # then the user's own settings, which validate() checks against it
+    return validate(apply(cfg, overrides))
 
 
 def from_dict(raw: dict[str, Any]) -> Config:

@@ -24,8 +24,9 @@ from torch import nn
 from gankit import checkpoint, config as config_lib, distributed
 from gankit.data import Batches, Prior, TensorData, ToyDistribution, load_dataset
 from gankit.errors import GankitError
-from gankit.losses import acgan_discriminator_loss, acgan_generator_loss, discriminator_loss, generator_cost
 from gankit.models import build
+from gankit.objectives import Objective, build_objective
+from gankit.precision import FP32, Precision
 from gankit.runs import evaluate_generator, generate
 
 
@@ -33,10 +34,10 @@ from gankit.runs import evaluate_generator, generate
 class StepStats:
     """What one step of Algorithm 1 reports (means over the minibatch)."""
 
-    d_loss: float  # -E log D(x) - E log(1 - D(G(z))), last D update (ACGAN: + the class terms)
-    g_loss: float  # the generator cost of the G update (ACGAN: + the class term)
-    d_real: float  # mean D(x) on the last D update's minibatch
-    d_fake: float  # mean D(G(z)) on the last D update's minibatch
+    d_loss: float  # the objective's D loss, last D update (paper: -E log D(x) - E log(1 - D(G(z))))
+    g_loss: float  # the objective's G loss of the G update (ACGAN: + the class term)
+    d_real: float  # mean sigmoid(D's output) on the last D update's data (the paper's D(x))
+    d_fake: float  # mean sigmoid(D's output) on the last D update's samples
 
 
 def sample_z(G: nn.Module, m: int, noise: Prior | torch.Generator) -> torch.Tensor:
@@ -58,36 +59,26 @@ def _generate(G: nn.Module, z: torch.Tensor, y: torch.Tensor | None) -> torch.Te
     return G(z) if y is None else G(z, y)
 
 
-def _discriminate(D: nn.Module, x: torch.Tensor, y: torch.Tensor | None) -> torch.Tensor:
-    """D's logits, (m,) or (m, 1 + C) for an ACGAN D; only a cGAN D is shown the labels."""
-    return D(x, y) if getattr(D, "conditional", "") == "cgan" else D(x)
-
-
-def _is_acgan(D: nn.Module) -> bool:
-    return getattr(D, "conditional", "") == "acgan"
-
-
 def discriminator_step(G: nn.Module, D: nn.Module, opt_D: torch.optim.Optimizer, real: torch.Tensor,
-                       noise: torch.Generator, *, real_labels: torch.Tensor | None = None,
-                       labels: torch.Generator | None = None, class_weight: float = 1.0,
-                       fake_class_weight: float = 1.0) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+                       noise: Prior | torch.Generator, *, objective: Objective, real_labels: torch.Tensor | None = None,
+                       labels: Prior | torch.Generator | None = None,
+                       precision: Precision = FP32) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """One discriminator update on the minibatch ``real`` and as many fresh noise samples.
 
-    Descends -E log D(x) - E log(1 - D(G(z))) (ascends V). G's parameters are untouched.
+    Descends ``objective.discriminator_loss`` (the paper's game: -E log D(x) - E log(1 - D(G(z))),
+    i.e. ascends V). G's parameters are untouched.
 
     Conditional (``labels`` given): the m fake samples are generated for labels c drawn
     uniformly from ``labels``; a cGAN D judges (x, y) and (G(z, c), c); an ACGAN D also
-    descends the class cross-entropy on the data and, weighted by ``fake_class_weight``, on
-    the fakes (``gankit.losses.acgan_discriminator_loss``).
+    descends its class terms (see ``gankit.objectives``).
 
     Args:
         real: the minibatch, (m, *shape).
         noise: the generator of z.
+        objective: the loss pair and its penalties (``gankit.objectives.build_objective``).
         real_labels: the minibatch's labels y, (m,) int64 (conditional only).
         labels: the generator of the fake labels c (None: unconditional).
-        class_weight: ACGAN's weight of the class term.
-        fake_class_weight: ACGAN's weight of the class term on the fake samples, relative
-            to ``class_weight`` (``acgan_discriminator_loss``).
+        precision: the players' autocast and D's (scaled) update (``gankit.precision``).
 
     Returns:
         (d_loss, real_logits, fake_logits), detached; the logits are the real/fake ones, (m,).
@@ -97,51 +88,49 @@ def discriminator_step(G: nn.Module, D: nn.Module, opt_D: torch.optim.Optimizer,
         if real_labels is None:
             raise GankitError("a conditional discriminator step needs the minibatch's labels")
         fake_labels = sample_labels(len(real), G.num_classes, labels)
-    with torch.no_grad():  # the D step needs no gradient through G
+    with torch.no_grad(), precision.autocast():  # the D step needs no gradient through G
         fake = _generate(G, sample_z(G, len(real), noise), fake_labels)
-    real_logits, fake_logits = _discriminate(D, real, real_labels), _discriminate(D, fake, fake_labels)
-    if _is_acgan(D):
-        d_loss = acgan_discriminator_loss(real_logits, fake_logits, real_labels, fake_labels, class_weight,
-                                          fake_class_weight)
-        real_logits, fake_logits = real_logits[:, 0], fake_logits[:, 0]
-    else:
-        d_loss = discriminator_loss(real_logits, fake_logits)
-    opt_D.zero_grad(set_to_none=True)
-    d_loss.backward()
-    opt_D.step()
-    return d_loss.detach(), real_logits.detach(), fake_logits.detach()
+    with precision.autocast():  # D's forward passes; the objective computes the loss in float32
+        d_loss, real_logits, fake_logits = objective.discriminator_loss(D, real, fake, real_labels, fake_labels)
+    precision.step(d_loss, opt_D)
+    return d_loss.detach(), real_logits, fake_logits
 
 
-def generator_step(G: nn.Module, D: nn.Module, opt_G: torch.optim.Optimizer, m: int,
-                   g_cost: Callable[[torch.Tensor], torch.Tensor], noise: torch.Generator, *,
-                   labels: torch.Generator | None = None, class_weight: float = 1.0) -> torch.Tensor:
-    """One generator update on m fresh noise samples; returns the cost, detached.
+@contextlib.contextmanager
+def frozen(D: nn.Module):
+    """D as the generator step sees it: differentiable in its input, its parameters fixed.
 
-    The step differentiates through D but must not change it: freezing D's parameters skips
-    their weight gradients (a third of D's backward pass) and leaves them untouched.
-    Conditional (``labels`` given): the samples are generated for fresh uniform labels c;
-    an ACGAN G adds the class cross-entropy of its samples (``acgan_generator_loss``).
+    Freezing D's parameters skips their weight gradients (a third of D's backward pass) and
+    leaves them untouched. Under DDP the G step calls the plain D inside the wrapper: D's
+    gradient all-reduce belongs to D's own update, and a forward through the wrapper would
+    wait for D gradients this backward never produces.
+    """
+    plain = distributed.unwrap(D)
+    plain.requires_grad_(False)
+    try:
+        yield plain
+    finally:
+        plain.requires_grad_(True)
+
+
+def generator_step(G: nn.Module, D: nn.Module, opt_G: torch.optim.Optimizer, m: int, noise: Prior | torch.Generator,
+                   *, objective: Objective, labels: Prior | torch.Generator | None = None,
+                   precision: Precision = FP32) -> torch.Tensor:
+    """One generator update on m fresh noise samples; returns its loss, detached.
+
+    The step differentiates through D but must not change it (``frozen``).
+    Conditional (``labels`` given): the samples are generated for fresh uniform labels c.
     """
     fake_labels = None if labels is None else sample_labels(m, G.num_classes, labels)
-    D.requires_grad_(False)
-    try:
-        fake_logits = _discriminate(D, _generate(G, sample_z(G, m, noise), fake_labels), fake_labels)
-        if _is_acgan(D):
-            g_loss = acgan_generator_loss(fake_logits, fake_labels, g_cost, class_weight)
-        else:
-            g_loss = g_cost(fake_logits)
-        opt_G.zero_grad(set_to_none=True)
-        g_loss.backward()
-        opt_G.step()
-    finally:
-        D.requires_grad_(True)
+    with frozen(D) as D_fixed, precision.autocast():
+        g_loss = objective.generator_loss(D_fixed, _generate(G, sample_z(G, m, noise), fake_labels), fake_labels)
+    precision.step(g_loss, opt_G)
     return g_loss.detach()
 
 
 def train_step(G: nn.Module, D: nn.Module, opt_G: torch.optim.Optimizer, opt_D: torch.optim.Optimizer,
-               batches: Batches, *, k: int, g_cost: Callable[[torch.Tensor], torch.Tensor],
-               noise: torch.Generator, labels: torch.Generator | None = None,
-               class_weight: float = 1.0, fake_class_weight: float = 1.0) -> StepStats:
+               batches: Batches, *, k: int, objective: Objective, noise: Prior | torch.Generator,
+               labels: Prior | torch.Generator | None = None, precision: Precision = FP32) -> StepStats:
     """One outer iteration of Algorithm 1 (Goodfellow et al. 2014).
 
     Args:
@@ -150,19 +139,20 @@ def train_step(G: nn.Module, D: nn.Module, opt_G: torch.optim.Optimizer, opt_D: 
         batches: the data stream; each call to ``next()`` is a fresh minibatch of m examples
             (with their labels, which conditional players use).
         k: discriminator updates per generator update.
-        g_cost: the generator cost, a function of D's logits on G(z) (see gankit.losses).
+        objective: the loss pair, penalties and augmentation (``gankit.objectives``);
+            ``Objective(g_loss=...)`` is the paper's game with that generator cost.
         noise: the generator all noise samples z are drawn from.
         labels: conditional players (cGAN, ACGAN): the generator the fake labels c ~
             Uniform{0..C-1} are drawn from, fresh for every D and G update. None: unconditional.
-        class_weight: ACGAN's weight of the class cross-entropy (both players).
-        fake_class_weight: ACGAN's weight of D's class term on G's samples, relative to class_weight.
+        precision: fp32, or autocast of both players with a gradient scaler each for fp16
+            (``gankit.precision.Precision``).
     """
     for _ in range(k):
         real, real_labels = batches.next()
         d_loss, real_logits, fake_logits = discriminator_step(
-            G, D, opt_D, real, noise, real_labels=real_labels if labels is not None else None, labels=labels,
-            class_weight=class_weight, fake_class_weight=fake_class_weight)
-    g_loss = generator_step(G, D, opt_G, batches.m, g_cost, noise, labels=labels, class_weight=class_weight)
+            G, D, opt_D, real, noise, objective=objective,
+            real_labels=real_labels if labels is not None else None, labels=labels, precision=precision)
+    g_loss = generator_step(G, D, opt_G, batches.m, noise, objective=objective, labels=labels, precision=precision)
     # One sync point per step for all four numbers, instead of four.
     d_loss_v, g_loss_v, d_real, d_fake = torch.stack([
         d_loss, g_loss, torch.sigmoid(real_logits).mean(), torch.sigmoid(fake_logits).mean(),
@@ -291,7 +281,10 @@ class Trainer:
         self.noise = Prior(cfg.seed + 1, self.device, shard)
         # (seed + 2 seeds the fixed z of the sample grids.)
         self.labels = Prior(cfg.seed + 3, self.device, shard) if self.num_classes else None
-        self.g_cost = generator_cost(cfg.train.g_cost)
+        # The objective's own random stream (augmentations, penalty interpolates): seed + 4 on
+        # one process; under DDP each rank draws its own (same in distribution, not draw for draw).
+        self.objective = build_objective(cfg, seed=cfg.seed + 4 + 7_919 * shard.rank)
+        self.precision = Precision(cfg.train.precision, self.device.type, (self.opt_G, self.opt_D))
         self.step = 0
         self.lr_scale = 1.0  # lowered by NaN rollbacks
 
@@ -303,9 +296,8 @@ class Trainer:
         _set_hyper(self.opt_D, lr_d * self.lr_scale, sgd_momentum)
         self.G.train()
         self.D.train()
-        stats = train_step(self.G, self.D, self.opt_G, self.opt_D, self.batches, k=t.k, g_cost=self.g_cost,
-                           noise=self.noise, labels=self.labels, class_weight=t.class_weight,
-                           fake_class_weight=t.fake_class_weight)
+        stats = train_step(self.G, self.D, self.opt_G, self.opt_D, self.batches, k=t.k, objective=self.objective,
+                           noise=self.noise, labels=self.labels, precision=self.precision)
         if self.G_avg is not None:
             self.G_avg.update_parameters(distributed.unwrap(self.G))
         self.step += 1
@@ -326,7 +318,7 @@ class Trainer:
     def state(self) -> dict:
         """Everything but the weights that exact resume needs; a collective under DDP (every
         rank's RNG states are gathered), so every rank calls it."""
-        rng = {"torch": torch.get_rng_state()}
+        rng = {"torch": torch.get_rng_state(), "objective": self.objective.rng.get_state()}
         if self.device.type == "cuda":
             rng["cuda"] = torch.cuda.get_rng_state(self.device)
         state = {
@@ -334,9 +326,11 @@ class Trainer:
             "opt_D": self.opt_D.state_dict(),
             "batches": self.batches.state_dict(),
             "noise": self.noise.get_state(),
+            "objective_rng": self.objective.rng.get_state(),
             "torch_rng": rng["torch"],
             "rank_rng": distributed.gather(rng, self.shard),
             "lr_scale": self.lr_scale,
+            "scalers": self.precision.state_dict(),
         }
         if self.labels is not None:
             state["labels"] = self.labels.get_state()
@@ -366,6 +360,8 @@ class Trainer:
         self.opt_D.load_state_dict(state["opt_D"])
         self.batches.load_state_dict(state["batches"])
         self.noise.set_state(state["noise"])
+        if "objective_rng" in state:  # (checkpoints written before the objective had its own stream)
+            self.objective.rng.set_state(state["objective_rng"])
         if self.labels is not None:
             self.labels.set_state(state["labels"])
         if self.G_avg is not None and "ema_updates" in state:
@@ -375,11 +371,14 @@ class Trainer:
             self.G_avg.n_averaged.zero_()
         ranks = state.get("rank_rng", [])
         if len(ranks) == self.shard.world:
-            torch.set_rng_state(ranks[self.shard.rank]["torch"])
-            if "cuda" in ranks[self.shard.rank] and self.device.type == "cuda":
-                torch.cuda.set_rng_state(ranks[self.shard.rank]["cuda"], self.device)
+            mine = ranks[self.shard.rank]
+            torch.set_rng_state(mine["torch"])
+            self.objective.rng.set_state(mine.get("objective", self.objective.rng.get_state()))
+            if "cuda" in mine and self.device.type == "cuda":
+                torch.cuda.set_rng_state(mine["cuda"], self.device)
         else:
             torch.set_rng_state(state["torch_rng"])
+        self.precision.load_state_dict(state.get("scalers", []))
         self.lr_scale = float(state.get("lr_scale", 1.0))
         self.step = int(state["step"])
 

@@ -50,13 +50,19 @@ def build(cfg, shape: tuple[int, ...], num_classes: int = 0) -> tuple[nn.Module,
     if cond and num_classes < 2:
         raise GankitError(f"model.conditional={cond} needs at least 2 classes, got {num_classes}")
     k = num_classes if cond else 0
+    remedies = {"spectral_norm": getattr(cfg, "spectral_norm", False), "pack": getattr(cfg, "pack", 1),
+                "mbstd": getattr(cfg, "mbstd", 0)}
+    if cfg.family not in CONDITIONAL_FAMILIES and remedies != {"spectral_norm": False, "pack": 1, "mbstd": 0}:
+        raise GankitError(f"model.spectral_norm, model.pack and model.mbstd need model.family mlp or dcgan, "
+                          f"got {cfg.family}")
     if cfg.family == "toy":
         if shape != (1,):
             raise GankitError(f"model.family=toy needs 1D data, got samples of shape {shape}")
         return ShiftGenerator(cfg.theta0), LogisticDiscriminator(1)
     if cfg.family == "mlp":
         G = MLPGenerator(cfg.z_dim, shape, hidden=cfg.width, depth=cfg.depth, tanh=is_image, num_classes=k)
-        return G, MLPDiscriminator(shape, hidden=d_width, depth=cfg.depth, num_classes=k, conditional=cond)
+        return G, MLPDiscriminator(shape, hidden=d_width, depth=cfg.depth, num_classes=k, conditional=cond,
+                                   **remedies)
     if cfg.family == "paper-mlp":
         return PaperGenerator(cfg.z_dim, shape), MaxoutDiscriminator(shape)
     if cfg.family == "dcgan":
@@ -64,7 +70,7 @@ def build(cfg, shape: tuple[int, ...], num_classes: int = 0) -> tuple[nn.Module,
             raise GankitError(f"model.family=dcgan needs square images, got samples of shape {shape}")
         c, size = shape[0], shape[1]
         G = DCGANGenerator(cfg.z_dim, size, c, cfg.width, num_classes=k)
-        D = DCGANDiscriminator(size, c, d_width, num_classes=k, conditional=cond)
+        D = DCGANDiscriminator(size, c, d_width, num_classes=k, conditional=cond, **remedies)
         # oneDNN's CPU convolutions run faster on NHWC ("channels last") weights and
         # activations: 10-20% less time per training step on our presets.
         return G.to(memory_format=torch.channels_last), D.to(memory_format=torch.channels_last)

@@ -19,6 +19,7 @@ from torch import nn
 
 from gankit.errors import GankitError
 from gankit.models.conditional import check_conditional, project, with_one_hot
+from gankit.models.layers import MinibatchStd, pack, spectral_normalize
 
 
 def layout(image_size: int) -> tuple[int, int]:
@@ -109,32 +110,45 @@ class DCGANDiscriminator(nn.Module):
         width: channels of the first map (pytorch/examples' ndf), doubled at each halving.
         num_classes: C (0 for an unconditional D).
         conditional: "", "cgan" or "acgan".
+        spectral_norm: spectral normalization of every convolution, and no BatchNorm
+            (Miyato et al. 2018's discriminators have none: its batch statistics would
+            undo the per-layer Lipschitz bound).
+        pack: PacGAN, judge packs of this many images stacked as channels (logits (N / pack,)).
+        mbstd: minibatch standard deviation over groups of this size before the last
+            convolution (0: none).
     """
 
     conditional = ""
 
     def __init__(self, image_size: int = 64, channels: int = 3, width: int = 64, num_classes: int = 0,
-                 conditional: str = ""):
+                 conditional: str = "", spectral_norm: bool = False, pack: int = 1, mbstd: int = 0):
         super().__init__()
         check_conditional(conditional, num_classes)
-        self.conditional, self.num_classes = conditional, num_classes
+        self.conditional, self.num_classes, self.pack = conditional, num_classes, pack
         base, n = layout(image_size)
         c = width
         # No BatchNorm on the input layer (DCGAN rule).
-        layers: list[nn.Module] = [nn.Conv2d(channels, c, 4, 2, 1, bias=False), nn.LeakyReLU(0.2, True)]
+        layers: list[nn.Module] = [nn.Conv2d(channels * pack, c, 4, 2, 1, bias=False), nn.LeakyReLU(0.2, True)]
         for _ in range(n - 1):
-            layers += [nn.Conv2d(c, c * 2, 4, 2, 1, bias=False), nn.BatchNorm2d(c * 2), nn.LeakyReLU(0.2, True)]
+            norm = [] if spectral_norm else [nn.BatchNorm2d(c * 2)]
+            layers += [nn.Conv2d(c, c * 2, 4, 2, 1, bias=False), *norm, nn.LeakyReLU(0.2, True)]
             c *= 2
+        if mbstd:
+            layers.append(MinibatchStd(mbstd))
+            c += 1
         layers.append(nn.Conv2d(c, 1 + num_classes if conditional == "acgan" else 1, base, 1, 0, bias=False))
         self.net = nn.Sequential(*layers)
         if conditional == "cgan":
             self.embed = nn.Embedding(num_classes, c * base * base)
         self.apply(init_weights)
+        if spectral_norm:
+            spectral_normalize(self)
 
     def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        x = pack(x, self.pack)
         if self.conditional == "acgan":
             return self.net(x).view(len(x), 1 + self.num_classes)
         if self.conditional == "cgan":
             phi = self.net[:-1](x)
             return project(self.net[-1](phi).view(len(x)), phi, self.embed, y)
-        return self.net(x).view(len(x))
+        return self.net(x).view(len(x))  # (N / pack,)

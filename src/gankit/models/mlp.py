@@ -11,6 +11,7 @@ import torch
 from torch import nn
 
 from gankit.models.conditional import check_conditional, project, with_one_hot
+from gankit.models.layers import MinibatchStd, pack, spectral_normalize
 
 
 class MLPGenerator(nn.Module):
@@ -65,28 +66,38 @@ class MLPDiscriminator(nn.Module):
       table (C x hidden), and Miyato & Koyama found it better than concatenation.
     - ``"acgan"``: D(x) -> logits (N, 1 + C) (Odena et al. 2017): column 0 is the
       real/fake logit, columns 1..C the class logits (no softmax inside).
+
+    Remedies (``gankit.models.layers``): ``spectral_norm`` normalizes every linear layer,
+    ``pack`` judges packs of that many samples concatenated (logits (N / pack,)), ``mbstd``
+    appends the minibatch standard deviation over groups of that size before the last layer.
     """
 
     conditional = ""
 
     def __init__(self, in_shape: tuple[int, ...] | int, hidden: int = 128, depth: int = 3, num_classes: int = 0,
-                 conditional: str = ""):
+                 conditional: str = "", spectral_norm: bool = False, pack: int = 1, mbstd: int = 0):
         super().__init__()
         check_conditional(conditional, num_classes)
-        self.conditional, self.num_classes = conditional, num_classes
-        in_dim = in_shape if isinstance(in_shape, int) else math.prod(in_shape)
+        self.conditional, self.num_classes, self.pack = conditional, num_classes, pack
+        in_dim = (in_shape if isinstance(in_shape, int) else math.prod(in_shape)) * pack
         layers: list[nn.Module] = []
         for _ in range(depth):
             layers += [nn.Linear(in_dim, hidden), nn.LeakyReLU(0.2)]
             in_dim = hidden
+        if mbstd:
+            layers.append(MinibatchStd(mbstd))
+            in_dim += 1
         layers.append(nn.Linear(in_dim, 1 + num_classes if conditional == "acgan" else 1))
         self.net = nn.Sequential(*layers)
         if conditional == "cgan":
             self.embed = nn.Embedding(num_classes, in_dim)
             bound = in_dim ** -0.5  # nn.Linear's default scale, not Embedding's N(0, 1): the logit starts small
             nn.init.uniform_(self.embed.weight, -bound, bound)
+        if spectral_norm:
+            spectral_normalize(self)
 
     def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        x = pack(x.flatten(1), self.pack)
         if self.conditional == "acgan":
             return self.net(x.flatten(1))
         if self.conditional == "cgan":

@@ -39,6 +39,7 @@ import torch.nn.functional as F
 from gankit.data import Batches, load_dataset
 from gankit.data.toy import GaussianMixture2D
 from gankit.losses import GENERATOR_COSTS, discriminator_loss
+from gankit.objectives import Objective
 from gankit.models.mlp import MLPDiscriminator, MLPGenerator
 from gankit.theory import _common
 from gankit.train import train_step
@@ -273,9 +274,10 @@ def train_run(
             rec.snapshots[step] = x[:1000].clone()
             rec.snapshot_modes[step] = _modes_covered(x, data.modes, data.sd)[0]
 
+    game = Objective(g_loss=GENERATOR_COSTS[cost])
     record(0)
     for step in range(1, steps + 1):
-        stats = train_step(G, D, opt_G, opt_D, batches, k=1, g_cost=GENERATOR_COSTS[cost], noise=noise)
+        stats = train_step(G, D, opt_G, opt_D, batches, k=1, objective=game, noise=noise)
         if step % every == 0:
             rec.g_loss.append(stats.g_loss)
             rec.d_loss.append(stats.d_loss)

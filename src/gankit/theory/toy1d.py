@@ -23,6 +23,7 @@ import torch
 from gankit.data import Batches
 from gankit.data.toy import Gauss1D
 from gankit.losses import discriminator_loss, nonsaturating_generator_loss
+from gankit.objectives import Objective
 from gankit.models.toy import LogisticDiscriminator, ShiftGenerator
 from gankit.theory import _common
 from gankit.train import sample_z, train_step
@@ -83,8 +84,9 @@ def train_toy1d(
         loss.backward()
         pretrain_opt.step()
     theta, phi, g_loss, d_loss = [G.theta.item()], [_phi(D)], [], []
+    paper_game = Objective(g_loss=nonsaturating_generator_loss)
     for _ in range(steps):
-        stats = train_step(G, D, opt_G, opt_D, batches, k=k, g_cost=nonsaturating_generator_loss, noise=noise)
+        stats = train_step(G, D, opt_G, opt_D, batches, k=k, objective=paper_game, noise=noise)
         theta.append(G.theta.item())
         phi.append(_phi(D))
         g_loss.append(stats.g_loss)

@@ -1,0 +1,67 @@
+"""Layers the discriminators of every family share: PacGAN packing, minibatch standard
+deviation and spectral normalization. Each attacks mode collapse or instability by
+changing what D can see or how fast it can change, not the loss.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+def pack(x: torch.Tensor, n: int) -> torch.Tensor:
+    """PacGAN's packing (Lin et al. 2018, section 3): n consecutive samples become one input.
+
+    Images (N, C, H, W) -> (N / n, n C, H, W), the samples stacked as channels; anything
+    else (N, ...) -> (N / n, n prod(...)), concatenated. D then judges a pack with one
+    logit, so a generator that puts its samples on few modes is caught by their
+    *joint* distribution: two samples from one mode are likelier in a fake pack than in a
+    real one. n = 1 returns x unchanged.
+    """
+    if n == 1:
+        return x
+    if len(x) % n:
+        raise ValueError(f"pack: {len(x)} samples do not split into packs of {n}")
+    if x.dim() == 4:
+        return x.reshape(len(x) // n, n * x.shape[1], *x.shape[2:])
+    return x.reshape(len(x) // n, -1)
+
+
+class MinibatchStd(nn.Module):
+    """Minibatch standard deviation (Karras et al. 2018, "Progressive Growing of GANs", section 3).
+
+    The inputs (N, F, ...) are split into groups of ``group`` samples (sample i joins group
+    i mod N/group, as in StyleGAN's code); the standard deviation of every feature over its
+    group, averaged over features (and positions), is appended as one more feature (channel)
+    to each sample of the group. D thus sees how varied a minibatch is, and a generator
+    whose samples are all alike is easy to reject.
+
+    Output: (N, F + 1, ...).
+    """
+
+    def __init__(self, group: int):
+        super().__init__()
+        self.group = group
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        n, g = len(x), min(self.group, len(x))
+        if n % g:
+            raise ValueError(f"minibatch stddev: {n} inputs do not split into groups of {g}")
+        y = x.reshape(g, n // g, *x.shape[1:]).float()
+        std = (y.var(dim=0, unbiased=False) + 1e-8).sqrt()  # (N/g, F, ...)
+        std = std.flatten(1).mean(dim=1)  # (N/g,)
+        feature = std.repeat(g).to(x.dtype).view(n, 1, *([1] * (x.dim() - 2)))
+        return torch.cat([x, feature.expand(n, 1, *x.shape[2:])], dim=1)
+
+
+def spectral_normalize(D: nn.Module) -> nn.Module:
+    """Spectral normalization of every linear and convolution layer of D (Miyato et al. 2018).
+
+    Each weight W is used as W / sigma(W), sigma estimated by one power iteration per
+    training forward pass (torch's ``parametrizations.spectral_norm``), so each layer is
+    1-Lipschitz and D cannot sharpen faster than the generator can follow. Returns D.
+    """
+    for module in list(D.modules()):
+        if isinstance(module, (nn.Linear, nn.Conv2d)):
+            nn.utils.parametrizations.spectral_norm(module)
+    return D

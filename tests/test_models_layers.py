@@ -1,0 +1,78 @@
+import pytest
+import torch
+from torch import nn
+from torch.testing import assert_close
+
+from gankit import config
+from gankit.models import build
+from gankit.models.dcgan import DCGANDiscriminator
+from gankit.models.layers import MinibatchStd, pack, spectral_normalize
+from gankit.models.mlp import MLPDiscriminator
+
+
+def test_pack_stacks_consecutive_samples_as_channels_or_features():
+    x = torch.arange(4 * 2 * 3 * 3, dtype=torch.float32).view(4, 2, 3, 3)
+    p = pack(x, 2)
+    assert p.shape == (2, 4, 3, 3)
+    assert torch.equal(p[1], torch.cat([x[2], x[3]]))
+    v = torch.arange(12.0).view(6, 2)
+    assert torch.equal(pack(v, 3), torch.tensor([[0.0, 1, 2, 3, 4, 5], [6, 7, 8, 9, 10, 11]]))
+    assert pack(v, 1) is v
+    with pytest.raises(ValueError, match="packs of 4"):
+        pack(v, 4)
+
+
+def test_minibatch_std_appends_the_mean_group_std_to_every_member():
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(8, 3, 2, 2, generator=g, dtype=torch.float64)
+    out = MinibatchStd(4)(x)
+    assert out.shape == (8, 4, 2, 2) and torch.equal(out[:, :3], x)
+    for j in range(2):  # group j holds samples j, j + 2, j + 4, j + 6
+        members = x[j::2]
+        expected = members.std(dim=0, unbiased=False).mean()
+        for i in range(j, 8, 2):
+            assert_close(out[i, 3], torch.full((2, 2), expected.item(), dtype=torch.float64), rtol=1e-6, atol=1e-8)
+    same = MinibatchStd(4)(torch.ones(4, 5))  # identical samples: std 0 (up to the 1e-8 under the root)
+    assert_close(same[:, 5], torch.full((4,), 1e-4))
+
+
+def test_spectral_norm_makes_each_layer_one_lipschitz():
+    torch.manual_seed(0)
+    D = spectral_normalize(MLPDiscriminator((2,), hidden=32, depth=2))
+    x = torch.randn(64, 2)
+    for _ in range(30):  # power iterations run in training-mode forward passes
+        D(x)
+    D.eval()
+    for layer in (m for m in D.modules() if isinstance(m, nn.Linear)):
+        assert_close(torch.linalg.matrix_norm(layer.weight, ord=2), torch.tensor(1.0), rtol=1e-3, atol=1e-3)
+
+
+@pytest.mark.parametrize("family, shape", [("mlp", (2,)), ("dcgan", (3, 28, 28))])
+def test_remedies_change_what_d_sees_and_returns(family, shape):
+    over = {"model.family": family, "model.width": 8, "model.depth": 2, "model.pack": 4, "model.mbstd": 2,
+            "model.spectral_norm": True, "data.batch_size": 16}
+    cfg = config.resolve("ring8" if family == "mlp" else "mnist5k-dcgan", over).model
+    torch.manual_seed(0)
+    _, D = build(cfg, shape)
+    out = D(torch.randn(16, *shape))
+    assert out.shape == (4,)  # one logit per pack
+    assert not any(isinstance(m, nn.BatchNorm2d) for m in D.modules())
+    assert any(isinstance(m, MinibatchStd) for m in D.modules())
+    first = next(m for m in D.modules() if isinstance(m, (nn.Linear, nn.Conv2d)))
+    assert (first.in_features if family == "mlp" else first.in_channels) == 4 * (shape[0])
+    assert all(nn.utils.parametrize.is_parametrized(m, "weight")
+               for m in D.modules() if isinstance(m, (nn.Linear, nn.Conv2d)))
+
+
+def test_dcgan_discriminator_default_keeps_batchnorm_and_one_logit_per_sample():
+    D = DCGANDiscriminator(28, 1, 8)
+    assert any(isinstance(m, nn.BatchNorm2d) for m in D.modules())
+    assert D(torch.randn(5, 1, 28, 28)).shape == (5,)
+
+
+def test_packed_d_judges_the_joint_of_consecutive_samples():
+    torch.manual_seed(0)
+    D = MLPDiscriminator((2,), hidden=8, depth=1, pack=2)
+    x = torch.randn(4, 2)
+    swapped = x[[1, 0, 2, 3]]  # the same packs, members in another order: another input
+    assert torch.equal(D(x)[1], D(swapped)[1]) and not torch.equal(D(x)[0], D(swapped)[0])
