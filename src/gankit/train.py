@@ -195,12 +195,19 @@ def average_of(G: nn.Module, decay: float) -> torch.optim.swa_utils.AveragedMode
 
 
 def make_optimizers(cfg: config_lib.TrainConfig, G: nn.Module, D: nn.Module):
-    """(opt_G, opt_D): Adam(lr, (beta1, beta2)) or SGD(lr, momentum) per ``cfg.optimizer``."""
+    """(opt_G, opt_D): Adam(lr, (beta1, beta2)) or SGD(lr, momentum) per ``cfg.optimizer``.
+
+    On the CPU and CUDA the update is one fused kernel over all of a player's parameters
+    (``fused=True``): the same update as the per-parameter loop, in 40% less time on the CPU
+    (docs/BENCHMARKS.md), which matters for small nets whose steps are short.
+    """
+    device = next(G.parameters()).device.type
+    fused = {"fused": True} if device in ("cpu", "cuda") else {}
     if cfg.optimizer == "adam":
-        return (torch.optim.Adam(G.parameters(), lr=cfg.lr_g, betas=(cfg.beta1, cfg.beta2)),
-                torch.optim.Adam(D.parameters(), lr=cfg.lr_d, betas=(cfg.beta1, cfg.beta2)))
-    return (torch.optim.SGD(G.parameters(), lr=cfg.lr_g, momentum=cfg.momentum),
-            torch.optim.SGD(D.parameters(), lr=cfg.lr_d, momentum=cfg.momentum))
+        return (torch.optim.Adam(G.parameters(), lr=cfg.lr_g, betas=(cfg.beta1, cfg.beta2), **fused),
+                torch.optim.Adam(D.parameters(), lr=cfg.lr_d, betas=(cfg.beta1, cfg.beta2), **fused))
+    return (torch.optim.SGD(G.parameters(), lr=cfg.lr_g, momentum=cfg.momentum, **fused),
+            torch.optim.SGD(D.parameters(), lr=cfg.lr_d, momentum=cfg.momentum, **fused))
 
 
 def schedule(cfg: config_lib.TrainConfig, step: int) -> tuple[float, float, float]:
