@@ -170,3 +170,17 @@ def test_mixed_precision_trains_on_cuda(tmp_path, precision):
     trainer = fit(cfg, tmp_path / "run")
     assert trainer.step == 5
     assert all(torch.isfinite(t).all() for t in generator(tmp_path / "run").values())
+
+
+def test_two_ranks_train_a_batchnorm_dcgan_with_evaluation_on_rank_0_without_deadlock(tmp_path):
+    run = tmp_path / "dcgan"
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", "-m", "gankit",
+           "train", "mnist5k-dcgan", "--steps", "4", "--out", str(run), "--set", "eval.every=2", "eval.num=200",
+           "eval.metrics=fid_cnn", "log.every=1", "log.sample_every=2", "log.checkpoint_every=2"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in rows if r.get("kind") == "eval"] == [2, 4]  # once each, by rank 0
+    assert [r["step"] for r in rows if "kind" not in r] == [1, 2, 3, 4]
+    assert sorted(p.name for p in (run / "samples").iterdir()) == ["step_0000002.png", "step_0000004.png"]
+    assert proc.stdout.count("trained mnist5k-dcgan to step 4") == 1
