@@ -184,3 +184,21 @@ def test_two_ranks_train_a_batchnorm_dcgan_with_evaluation_on_rank_0_without_dea
     assert [r["step"] for r in rows if "kind" not in r] == [1, 2, 3, 4]
     assert sorted(p.name for p in (run / "samples").iterdir()) == ["step_0000002.png", "step_0000004.png"]
     assert proc.stdout.count("trained mnist5k-dcgan to step 4") == 1
+
+
+def test_sample_and_eval_take_a_device_and_a_missing_one_is_one_line(tmp_path, capsys):
+    import numpy as np
+
+    from gankit.cli import main
+
+    fit(config.resolve("ring8", {"train.steps": 2}), tmp_path / "run")
+    assert main(["sample", str(tmp_path / "run"), "--num", "16", "--out", str(tmp_path / "a.npz")]) == 0
+    assert main(["sample", str(tmp_path / "run"), "--num", "16", "--out", str(tmp_path / "b.npz"),
+                 "--device", "cpu"]) == 0
+    assert np.array_equal(np.load(tmp_path / "a.npz")["samples"], np.load(tmp_path / "b.npz")["samples"])
+    if not torch.cuda.is_available():
+        capsys.readouterr()
+        assert main(["eval", str(tmp_path / "run"), "--num", "100", "--device", "cuda"]) == 2
+        assert capsys.readouterr().err == "gankit: error: --device=cuda: no CUDA device is available\n"
+    assert main(["sample", str(tmp_path / "run"), "--num", "4", "--out", str(tmp_path / "c.npz"), "--device", "tpu"]) == 2
+    assert capsys.readouterr().err.startswith("gankit: error: --device=tpu: must be auto, cpu")

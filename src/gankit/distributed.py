@@ -18,6 +18,7 @@ the same on one process and on N (PyTorch's own DDP examples keep that shape):
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 
 import torch
@@ -51,27 +52,30 @@ class Shard:
 SINGLE = Shard()
 
 
-def resolve_device(name: str, shard: Shard = SINGLE) -> torch.device:
+def resolve_device(name: str, shard: Shard = SINGLE, key: str = "train.device") -> torch.device:
     """The torch.device for ``train.device`` (auto | cpu | cuda | cuda:N | mps).
 
     ``auto`` picks CUDA if present, else MPS, else the CPU. Under torchrun, ``auto`` and
     ``cuda`` mean this node's GPU number ``local_rank``.
 
     Raises:
-        GankitError: the device is not present here (one line naming it).
+        GankitError: the device is not present here (one line naming it and ``key``, the
+            setting or flag it came from).
     """
+    if name not in ("auto", "cpu", "mps") and re.fullmatch(r"cuda(:\d+)?", name) is None:
+        raise GankitError(f"{key}={name}: must be auto, cpu, cuda, cuda:N or mps")
     if name == "auto":
         name = "cuda" if torch.cuda.is_available() else "mps" if torch.backends.mps.is_available() else "cpu"
     if name.startswith("cuda"):
         if not torch.cuda.is_available():
-            raise GankitError(f"train.device={name}: no CUDA device is available")
+            raise GankitError(f"{key}={name}: no CUDA device is available")
         index = int(name.partition(":")[2] or shard.local_rank)
         if index >= torch.cuda.device_count():
-            raise GankitError(f"train.device={name}: CUDA device {index} does not exist "
+            raise GankitError(f"{key}={name}: CUDA device {index} does not exist "
                               f"({torch.cuda.device_count()} visible)")
         return torch.device("cuda", index)
     if name == "mps" and not torch.backends.mps.is_available():
-        raise GankitError("train.device=mps: no MPS device is available")
+        raise GankitError(f"{key}=mps: no MPS device is available")
     return torch.device(name)
 
 

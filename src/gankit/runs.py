@@ -51,7 +51,7 @@ def load_run(run_dir: Path, device: str = "cpu") -> Run:
     """
     from gankit.distributed import resolve_device
 
-    target = resolve_device(device)
+    target = resolve_device(device, key="--device")
     run_dir = Path(run_dir)
     cfg = read_config(run_dir)
     last = checkpoint.latest(run_dir)

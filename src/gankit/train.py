@@ -469,7 +469,12 @@ def fit(cfg: config_lib.Config, run_dir: Path, *, resume: bool = False,
     joined = distributed.launched_by_torchrun() and not torch.distributed.is_initialized()
     shard, device = distributed.setup(cfg.train.device, cfg.data.batch_size)
     try:
-        return _fit(cfg, Path(run_dir), resume, progress, shard, device)
+        trainer = _fit(cfg, Path(run_dir), resume, progress, shard, device)
+        distributed.barrier(shard)  # no rank leaves the group while another still talks to it
+        return trainer
+    except Interrupted:
+        distributed.barrier(shard)  # (every rank stops after the same step)
+        raise
     finally:
         if joined:
             distributed.teardown()
@@ -478,6 +483,9 @@ def fit(cfg: config_lib.Config, run_dir: Path, *, resume: bool = False,
 def _fit(cfg: config_lib.Config, run_dir: Path, resume: bool, progress: Callable[[int, StepStats], None] | None,
          shard: distributed.Shard, device: torch.device) -> Trainer:
     main = shard.is_main
+    if (cfg.data.batch_size // shard.world) % cfg.model.pack:
+        raise GankitError(f"model.pack={cfg.model.pack}: each of the {shard.world} processes gets "
+                          f"{cfg.data.batch_size // shard.world} samples, not a whole number of packs")
     last = checkpoint.latest(run_dir) if resume else None
     if resume and last is None and run_dir.exists() and any(run_dir.iterdir()) \
             and not (run_dir / "config.json").exists():
