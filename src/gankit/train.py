@@ -467,21 +467,24 @@ def fit(cfg: config_lib.Config, run_dir: Path, *, resume: bool = False,
             loss (on_nan=stop), or ``Interrupted`` after a signal.
     """
     joined = distributed.launched_by_torchrun() and not torch.distributed.is_initialized()
-    shard, device = distributed.setup(cfg.train.device, cfg.data.batch_size)
-    try:
-        trainer = _fit(cfg, Path(run_dir), resume, progress, shard, device)
-        distributed.barrier(shard)  # no rank leaves the group while another still talks to it
-        return trainer
-    except Interrupted:
-        distributed.barrier(shard)  # (every rank stops after the same step)
-        raise
-    finally:
-        if joined:
-            distributed.teardown()
+    # Signals are caught until the process has left the group: one that arrives late (torchrun
+    # signals its processes one after the other) must not kill a rank its peers still wait for.
+    with _StopRequested() as stop:
+        shard, device = distributed.setup(cfg.train.device, cfg.data.batch_size)
+        try:
+            trainer = _fit(cfg, Path(run_dir), resume, progress, shard, device, stop)
+            distributed.barrier(shard)  # no rank leaves the group while another still talks to it
+            return trainer
+        except Interrupted:
+            distributed.barrier(shard)  # (every rank stops after the same step)
+            raise
+        finally:
+            if joined:
+                distributed.teardown()
 
 
 def _fit(cfg: config_lib.Config, run_dir: Path, resume: bool, progress: Callable[[int, StepStats], None] | None,
-         shard: distributed.Shard, device: torch.device) -> Trainer:
+         shard: distributed.Shard, device: torch.device, stop: "_StopRequested") -> Trainer:
     main = shard.is_main
     if (cfg.data.batch_size // shard.world) % cfg.model.pack:
         raise GankitError(f"model.pack={cfg.model.pack}: each of the {shard.world} processes gets "
@@ -514,7 +517,7 @@ def _fit(cfg: config_lib.Config, run_dir: Path, resume: bool, progress: Callable
     log = cfg.log
     real_view = None if isinstance(trainer.data, TensorData) and trainer.data.is_image else _real_view(trainer)
     writer = SummaryWriter(str(run_dir / "tb"), purge_step=trainer.step + 1 if last else None) if main else None
-    with writer or contextlib.nullcontext(), _StopRequested() as stop:
+    with writer or contextlib.nullcontext():
         start, t0, rollbacks = trainer.step, time.perf_counter(), 0
         while trainer.step < cfg.train.steps:
             stats = trainer.train_step()
@@ -564,8 +567,9 @@ def _fit(cfg: config_lib.Config, run_dir: Path, resume: bool, progress: Callable
             if main and progress is not None:
                 progress(step, stats)
             if stopping:
-                name = signal.Signals(stop.signum).name if stop.signum else "a stop signal to another rank"
-                raise Interrupted(f"{name} received: stopped after step {step}, checkpoint saved "
+                what = f"{signal.Signals(stop.signum).name} received" if stop.signum else \
+                    "stop requested (a signal reached another rank)"
+                raise Interrupted(f"{what}: stopped after step {step}, checkpoint saved "
                                   f"(continue with --resume --out {run_dir})")
     return trainer
 
