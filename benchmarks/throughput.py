@@ -150,6 +150,21 @@ def thread_rounds(args, counts: list[int]) -> dict[int, list[float]]:
     return rates
 
 
+def precision_rounds(args, precisions: list[str], threads: int) -> dict[str, list[float]]:
+    """gankit's images/s in each train.precision, one trainer each (same seed), interleaved within every round."""
+    torch.set_num_threads(threads)
+    base = {**config.parse_sets(args.set), "train.threads": threads, "train.device": args.device, "seed": 0}
+    trainers = {p: Trainer(config.resolve(args.preset, {**base, "train.precision": p})) for p in precisions}
+    m = next(iter(trainers.values())).cfg.data.batch_size
+    for t in trainers.values():
+        timed(t.train_step, args.warmup, t.device)
+    rates: dict[str, list[float]] = {p: [] for p in precisions}
+    for r in range(args.rounds):
+        for p in precisions if r % 2 == 0 else list(reversed(precisions)):
+            rates[p].append(m * args.steps / timed(trainers[p].train_step, args.steps, trainers[p].device))
+    return rates
+
+
 def spread(values: list[float], scale: float = 1.0, fmt: str = "{:.0f}") -> str:
     return f"{fmt.format(statistics.median(values) * scale)} ({fmt.format(min(values) * scale)}–" \
            f"{fmt.format(max(values) * scale)})"
@@ -168,6 +183,24 @@ def demo_rss(out: str) -> tuple[float, float]:
     return results[0], results[1]
 
 
+def ranks_rate(args, ranks: int, steps: int) -> float:
+    """images/s of `gankit train` over ``steps`` steps on ``ranks`` torchrun processes (1: a plain process),
+    from the steps_per_s of its last metrics line (start-up excluded)."""
+    import json
+
+    with tempfile.TemporaryDirectory() as tmp:
+        out = os.path.join(tmp, "run")
+        train = ["-m", "gankit", "train", args.preset, "--steps", str(steps), "--out", out, "--set", f"log.every={steps}",
+                 f"log.sample_every={steps}", f"log.checkpoint_every={steps}", f"train.device={args.device}",
+                 f"train.precision={args.precision}", *args.set]
+        launch = [sys.executable] if ranks == 1 else [sys.executable, "-m", "torch.distributed.run", "--standalone",
+                                                      f"--nproc_per_node={ranks}"]
+        subprocess.run(launch + train, check=True, capture_output=True)
+        rows = [json.loads(line) for line in open(os.path.join(out, "metrics.jsonl"))]
+        cfg = config.resolve(args.preset, config.parse_sets(args.set))
+    return rows[-1]["steps_per_s"] * cfg.data.batch_size * cfg.train.k
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--preset", default="mnist5k-dcgan")
@@ -180,10 +213,37 @@ def main() -> None:
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--precision", default="fp32", help="gankit's train.precision (the plain loop is fp32)")
     parser.add_argument("--demo-rss", action="store_true", help="also run the `make demo` commands for peak RSS")
+    parser.add_argument("--ranks", default="", help="e.g. 1,2: images/s of `gankit train` on that many torchrun "
+                        "processes (global batch unchanged), interleaved over --rounds, instead of the table")
+    parser.add_argument("--precisions", default="", help="e.g. fp32,bf16: gankit's step in each precision, "
+                        "interleaved, at the first --threads count, instead of the table")
     parser.add_argument("--threads-only", action="store_true",
                         help="only gankit's step at each --threads count, interleaved (choosing the default)")
     args = parser.parse_args()
     counts = [int(n) for n in args.threads.split(",")]
+    if args.precisions:
+        names = args.precisions.split(",")
+        rates = precision_rounds(args, names, counts[0])
+        print(f"{args.preset} on {args.device}, {counts[0]} thread(s): gankit images/s by train.precision, "
+              f"{args.rounds} interleaved rounds of {args.steps} steps, load average {os.getloadavg()[0]:.1f}")
+        print(f"| precision | images/s, median (min–max) | vs {names[0]} (median of per-round ratios) |")
+        print("|---|---|---|")
+        for p in names:
+            print(f"| {p} | {spread(rates[p])} | {spread([a / b for a, b in zip(rates[p], rates[names[0]])], fmt='{:.2f}')} |")
+        return
+    if args.ranks:
+        ranks = [int(n) for n in args.ranks.split(",")]
+        rates: dict[int, list[float]] = {n: [] for n in ranks}
+        for r in range(args.rounds):
+            for n in ranks if r % 2 == 0 else list(reversed(ranks)):
+                rates[n].append(ranks_rate(args, n, args.steps))
+        print(f"{args.preset} on {args.device} ({args.precision}): `gankit train` images/s by processes, global batch "
+              f"unchanged, {args.rounds} interleaved rounds of {args.steps} steps, load average {os.getloadavg()[0]:.1f}")
+        print("| processes | images/s, median (min–max) |")
+        print("|---|---|")
+        for n in ranks:
+            print(f"| {n} | {spread(rates[n])} |")
+        return
     if args.threads_only:
         load = os.getloadavg()[0]
         rates = thread_rounds(args, counts)
