@@ -16,7 +16,8 @@ from torch.testing import assert_close
 from gankit import GankitError, config
 from gankit.data import Batches, Prior, TensorData, load_dataset
 from gankit.distributed import SINGLE, Shard, agree, resolve_device
-from gankit.train import Trainer, fit
+from gankit.loop import fit
+from gankit.train import Trainer
 
 needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 no_cuda = pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA")

@@ -8,7 +8,8 @@ from gankit import GankitError, config
 from gankit.data import Batches
 from gankit.objectives import Objective
 from gankit.precision import Precision
-from gankit.train import Trainer, fit
+from gankit.loop import fit
+from gankit.train import Trainer
 
 
 def tiny(precision, **over):

@@ -48,7 +48,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
     from tqdm import tqdm
 
-    from gankit.train import fit
+    from gankit.loop import fit
 
     bars = []  # the bar appears with the first step, so an early error prints one line only
 
