@@ -208,3 +208,12 @@ def test_sample_and_eval_take_a_device_and_a_missing_one_is_one_line(tmp_path, c
         assert capsys.readouterr().err == "gankit: error: --device=cuda: no CUDA device is available\n"
     assert main(["sample", str(tmp_path / "run"), "--num", "4", "--out", str(tmp_path / "c.npz"), "--device", "tpu"]) == 2
     assert capsys.readouterr().err.startswith("gankit: error: --device=tpu: must be auto, cpu")
+
+
+def test_sync_bn_needs_cuda_and_a_single_process_is_not_wrapped():
+    from gankit.distributed import unwrap, wrap
+
+    net = torch.nn.Sequential(torch.nn.Linear(2, 2), torch.nn.BatchNorm1d(2))
+    assert wrap(net, torch.device("cpu"), SINGLE, sync_bn=True) is net and unwrap(net) is net
+    with pytest.raises(GankitError, match=r"^model.sync_bn=true needs CUDA devices"):
+        wrap(net, torch.device("cpu"), Shard(0, 2), sync_bn=True)
