@@ -1,6 +1,11 @@
-"""Quality per CPU second: gankit's mnist5k-dcgan preset against a plain DCGAN loop written
-the way pytorch/examples' dcgan/main.py is, each trained for the same wall-clock budget on
-the same machine and the same 4,000 mnist5k training digits.
+"""What a 4-minute CPU budget buys: gankit's mnist5k-dcgan preset (28x28, width 32) next to
+pytorch/examples' dcgan/main.py as written (64x64 inputs, width 64), each trained for the
+same wall-clock budget on the same machine and the same 4,000 mnist5k training digits.
+
+NOT a speed comparison: the two train different nets on different image sizes (the example
+does ~58x the multiply-adds per image), so their images/s differ mostly by the work. The
+like-for-like speed comparison (same nets, batch, threads and work per step) is
+benchmarks/throughput.py.
 
 The reference keeps that example's choices: 64x64 inputs (Resize(64) of the 28x28 digits),
 ngf = ndf = 64, nz = 100, batch 64, Sigmoid inside D with BCELoss, Adam(2e-4, beta1 0.5),

@@ -16,7 +16,8 @@ from gankit.cli import main
 from gankit.data import Batches, TensorData, load_dataset
 from gankit.losses import class_cross_entropy
 from gankit.metrics import evaluate
-from gankit.train import Trainer, fit, sample_labels, train_step
+from gankit.loop import fit
+from gankit.train import Trainer, sample_labels, train_step
 
 C = 3  # classes of the tiny data set
 

@@ -87,3 +87,11 @@ def test_bad_noise_name_is_one_line():
 
     with pytest.raises(GankitError, match=r"^model.noise: must be gaussian or uniform, got 'cauchy'$"):
         config.resolve("mnist-mlp", {"model.noise": "cauchy"})
+
+
+def test_training_prior_draws_the_same_uniform_noise_as_sampling():
+    """The trainer's Prior (device- and rank-aware) and sample_noise give the same z for one seed."""
+    from gankit.data import Prior
+
+    G, _ = build(config.resolve("mnist-mlp").model, (1, 28, 28))
+    assert_close(Prior(5).uniform(7, G.z_dim), sample_noise(G, 7, torch.Generator().manual_seed(5)), rtol=0, atol=0)

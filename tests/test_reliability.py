@@ -13,7 +13,7 @@ import torch
 from safetensors.torch import load_file
 
 from gankit import GankitError, checkpoint, config
-from gankit.train import fit
+from gankit.loop import fit
 
 ARGS = ["--set", "model.width=32", "model.depth=2", "data.batch_size=64", "log.every=5", "log.sample_every=50",
         "log.checkpoint_every=3", "train.threads=1"]
@@ -220,7 +220,7 @@ def test_nan_stop_before_any_checkpoint_says_nothing_was_saved(tmp_path, monkeyp
 KILL_DRIVER = """
 import pathlib, sys, time
 from gankit import checkpoint, config
-from gankit.train import fit
+from gankit.loop import fit
 
 run, marker, at = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2]), int(sys.argv[3])
 real_fsync, calls = checkpoint._fsync, [0]

@@ -72,7 +72,7 @@ def test_mnist_mlp_trains_past_the_step_where_it_used_to_diverge(tmp_path, prese
     """Issue 13: the preset stopped with a NaN loss at steps 58-63 on every seed, with D(x) = 1
     and D(G(z)) = 1 just before. 400 steps take it past that and through D's take-off (~step 250
     with SGD)."""
-    from gankit.train import check_finite, fit
+    from gankit.loop import check_finite, fit
 
     cfg = config.resolve(preset, {"train.steps": 400, "train.threads": 1, "log.checkpoint_every": 400,
                                        "log.sample_every": 400})

@@ -7,7 +7,8 @@ from torch.testing import assert_close
 
 from gankit import GankitError, config
 from gankit.data import Batches, TensorData
-from gankit.train import Trainer, _ema_update, discriminator_step, fit, generator_step, train_step
+from gankit.loop import fit
+from gankit.train import Trainer, _ema_update, discriminator_step, generator_step, train_step
 
 
 def tiny(preset="ring8", **over):

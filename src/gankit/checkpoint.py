@@ -13,7 +13,8 @@ into its own folder, every file is fsynced, then a new link is renamed over ``la
 (``os.replace`` is atomic on POSIX). A crash or a full disk at any moment leaves ``last``
 pointing at the previous good checkpoint; leftovers are removed by the next save.
 
-Loading never executes code: weights through safetensors, the rest through
+Every tensor is saved on the CPU, whatever device trained it: train on a GPU, sample and
+evaluate on a laptop. Loading never executes code: weights through safetensors, the rest through
 ``torch.load(..., weights_only=True)``.
 """
 
@@ -45,8 +46,19 @@ def _fsync(path: Path) -> None:
 
 
 def _tensors(module: torch.nn.Module) -> dict[str, torch.Tensor]:
-    # safetensors refuses shared or non-contiguous storage: save plain copies.
-    return {k: v.detach().contiguous().clone() for k, v in module.state_dict().items()}
+    # safetensors refuses shared or non-contiguous storage: save plain copies, on the CPU.
+    return {k: v.detach().cpu().contiguous().clone() for k, v in module.state_dict().items()}
+
+
+def _to_cpu(obj: Any) -> Any:
+    """``obj`` with every tensor inside (dicts, lists, tuples) moved to the CPU."""
+    if isinstance(obj, torch.Tensor):
+        return obj.detach().cpu()
+    if isinstance(obj, dict):
+        return {k: _to_cpu(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return type(obj)(_to_cpu(v) for v in obj)
+    return obj
 
 
 def save(run_dir: Path, step: int, G: torch.nn.Module, D: torch.nn.Module, state: dict[str, Any],
@@ -84,7 +96,7 @@ def save(run_dir: Path, step: int, G: torch.nn.Module, D: torch.nn.Module, state
         if G_avg is not None:
             save_file(_tensors(G_avg), folder / GENERATOR_AVG, metadata=meta)
             names.append(GENERATOR_AVG)
-        torch.save({**state, "step": step}, folder / STATE)
+        torch.save({**_to_cpu(state), "step": step}, folder / STATE)
         for name in names:
             _fsync(folder / name)
         _fsync(folder)

@@ -48,7 +48,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
     from tqdm import tqdm
 
-    from gankit.train import fit
+    from gankit.loop import fit
 
     bars = []  # the bar appears with the first step, so an early error prints one line only
 
@@ -67,7 +67,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
     finally:
         for bar in bars:
             bar.close()
-    print(f"trained {cfg.preset} to step {trainer.step}: {out}")
+    if trainer.shard.is_main:  # under torchrun, one line for the whole group
+        print(f"trained {cfg.preset} to step {trainer.step}: {out}")
     return 0
 
 
@@ -85,7 +86,7 @@ def _cmd_sample(args: argparse.Namespace) -> int:
         raise GankitError("--num N is required (or --interpolate K for a latent walk)")
     if args.num < 1:
         raise GankitError(f"--num {args.num}: must be >= 1")
-    run = load_run(Path(args.run))
+    run = load_run(Path(args.run), args.device)
     # A conditional run's PNG without --label: one row per class (the count is rounded up to fill the rows).
     by_rows = out.suffix == ".png" and args.label is None
     labels = labels_to_sample(run.num_classes, args.num, args.label, rows=by_rows)
@@ -173,7 +174,7 @@ def _cmd_eval(args: argparse.Namespace) -> int:
 
     if args.num is not None and args.num < 2:
         raise GankitError(f"--num {args.num}: must be >= 2")
-    run = load_run(Path(args.run))
+    run = load_run(Path(args.run), args.device)
     names = [n.strip() for n in args.metrics.split(",") if n.strip()] if args.metrics else None
     result = evaluate_generator(run.cfg, run.G, names, args.num, seed=args.seed,
                                 inception_weights=args.inception_weights)
@@ -228,6 +229,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--label", type=int, default=None, metavar="C", help="class to generate (conditional models)")
     p.add_argument("--interpolate", type=int, metavar="K",
                    help="latent walks instead: K points along a spherical path between two random z's")
+    p.add_argument("--device", default="cpu", help="where G runs: cpu (default), cuda, cuda:N, mps or auto")
     p.set_defaults(func=_cmd_sample)
 
     p = sub.add_parser("invert", help="find z with G(z) close to each image: reconstructions and errors",
@@ -252,6 +254,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--inception-weights", default="", metavar="FILE",
                    help="local inception-2015-12-05.pt for fid_inception (never downloaded)")
+    p.add_argument("--device", default="cpu", help="where G samples: cpu (default), cuda, cuda:N, mps or auto")
     p.set_defaults(func=_cmd_eval)
 
     p = sub.add_parser("demo", help="the lecture demos: figures and numbers",

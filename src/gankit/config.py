@@ -11,6 +11,7 @@ import dataclasses
 import difflib
 import json
 import math
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,6 +41,7 @@ class ModelConfig:
     theta0: float = 3.0  # toy: the shift generator's starting theta (Prince, fig. 15.1)
     conditional: str = ""  # "" (none) | cgan (class into G and D) | acgan (class into G, D predicts it)
     noise: str = "gaussian"  # z ~ gaussian N(0, I) | uniform U(-sqrt 3, sqrt 3)^z_dim (unit variance; the 2014 code)
+    sync_bn: bool = False  # DDP: BatchNorm statistics over the global minibatch (SyncBatchNorm, CUDA) instead of per rank
     spectral_norm: bool = False  # mlp/dcgan: spectral normalization of D's layers, no BatchNorm in D (Miyato 2018)
     pack: int = 1  # mlp/dcgan: PacGAN, D judges packs of this many samples at once (Lin et al. 2018; 1: off)
     mbstd: int = 0  # mlp/dcgan: minibatch standard deviation over groups of this size before D's last layer (0: off)
@@ -68,6 +70,8 @@ class TrainConfig:
     lr_min: float = 0.0  # floor for the decayed learning rates
     on_nan: str = "stop"  # stop | rollback: what a NaN/Inf loss does
     threads: int = 0  # torch CPU threads (0: torch's default, one per core)
+    device: str = "auto"  # auto (CUDA, else MPS, else CPU) | cpu | cuda | cuda:N | mps
+    precision: str = "fp32"  # fp32 | bf16 | fp16: autocast of G and D (losses stay fp32; fp16 adds a GradScaler per player)
     class_weight: float = 1.0  # acgan: weight of the class cross-entropy in both players' losses (Odena: 1)
     fake_class_weight: float = 1.0  # acgan: D's class term on G's samples, times class_weight (Odena: 1; 0: data only)
     plain: bool = False  # the paper's plain game: every remedy below and in model.* off (see PLAIN_GAME)
@@ -109,6 +113,7 @@ class Config:
 _SECTION_CLASSES = {"data": DataConfig, "model": ModelConfig, "train": TrainConfig, "log": LogConfig,
                     "eval": EvalConfig}
 TOP_LEVEL = ("seed",)
+PRECISIONS = ("fp32", "bf16", "fp16")
 UNLABELLED_DATASETS = ("gauss1d", "ring8", "grid25")  # toys: no classes to condition on
 
 # train.plain=true: what the remedies are set to, whatever the preset chose. The paper's game
@@ -432,6 +437,11 @@ def validate(cfg: Config) -> Config:
     _check(t.lr_min >= 0, "train.lr_min", f"must be >= 0, got {t.lr_min}")
     _check(t.on_nan in ("stop", "rollback"), "train.on_nan", f"must be stop or rollback, got {t.on_nan!r}")
     _check(t.threads >= 0, "train.threads", f"must be >= 0, got {t.threads}")
+    # Only the spelling here: whether the device exists is checked when training starts, so a
+    # config.json written on a GPU machine still loads on a laptop for sample and eval.
+    _check(re.fullmatch(r"auto|cpu|mps|cuda(:\d+)?", t.device) is not None, "train.device",
+           f"must be auto, cpu, cuda, cuda:N or mps, got {t.device!r}")
+    _check(t.precision in PRECISIONS, "train.precision", f"must be one of {', '.join(PRECISIONS)}, got {t.precision!r}")
     _check(t.class_weight >= 0, "train.class_weight", f"must be >= 0, got {t.class_weight}")
     _check(t.fake_class_weight >= 0, "train.fake_class_weight", f"must be >= 0, got {t.fake_class_weight}")
     _check(0 <= t.ema < 1, "train.ema", f"must be in [0, 1), got {t.ema}")

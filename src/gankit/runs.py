@@ -41,12 +41,17 @@ def read_config(run_dir: Path) -> Config:
     return from_dict(raw)
 
 
-def load_run(run_dir: Path) -> Run:
+def load_run(run_dir: Path, device: str = "cpu") -> Run:
     """The run's config and its generator from RUN/checkpoints/last, ready to sample.
 
     A run trained with ``train.ema`` samples from the moving average of G's weights
-    (``generator_avg.safetensors``), as it did during training.
+    (``generator_avg.safetensors``), as it did during training. Checkpoints hold CPU
+    tensors whatever device trained them; G is moved to ``device`` (cpu, cuda, cuda:N,
+    mps, auto), where it was not trained if you like.
     """
+    from gankit.distributed import resolve_device
+
+    target = resolve_device(device, key="--device")
     run_dir = Path(run_dir)
     cfg = read_config(run_dir)
     last = checkpoint.latest(run_dir)
@@ -69,7 +74,7 @@ def load_run(run_dir: Path) -> Run:
         G.load_state_dict(checkpoint.load_weights(weights))
     except RuntimeError as exc:
         raise GankitError(f"{weights}: does not match the model in config.json ({str(exc).splitlines()[0]})") from None
-    G.eval()
+    G.to(target).eval()
     return Run(run_dir, cfg, G, int(meta.get("step", 0)), shape, num_classes if cfg.model.conditional else 0)
 
 
@@ -107,7 +112,10 @@ def num_classes(G: nn.Module) -> int:
 @torch.no_grad()
 def generate(G: nn.Module, n: int, seed: int = 0, batch_size: int = 500,
              labels: torch.Tensor | None = None) -> torch.Tensor:
-    """n samples from G (eval mode) in the data's own space, noise seeded by ``seed``.
+    """n samples from G (eval mode) in the data's own space, noise seeded by ``seed``; CPU tensors.
+
+    G may sit on any device; z is drawn on the CPU and moved there, so a seed gives the same
+    noise everywhere.
 
     Args:
         labels: the classes to generate, (n,) int64 in [0, C): required for a conditional
@@ -124,12 +132,14 @@ def generate(G: nn.Module, n: int, seed: int = 0, batch_size: int = 500,
         if n and (labels.min() < 0 or labels.max() >= classes):
             raise GankitError(f"labels must lie in 0..{classes - 1}")
     gen = torch.Generator().manual_seed(seed)
+    device = next(G.parameters()).device
     G.eval()
     out = []
     for start in range(0, n, batch_size):
         m = min(batch_size, n - start)
-        z = sample_noise(G, m, gen)
-        out.append(G(z) if labels is None else G(z, labels[start : start + m]))
+        z = sample_noise(G, m, gen).to(device)
+        x = G(z) if labels is None else G(z, labels[start : start + m].to(device))
+        out.append(x.float().cpu())
     return torch.cat(out) if out else torch.empty(0)
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from gankit.data import embedded, files, toy
-from gankit.data.base import Batches, TensorData, ToyDistribution, select_classes
+from gankit.data.base import Batches, Prior, TensorData, ToyDistribution, select_classes
 from gankit.errors import GankitError
 
 # name -> (loader, needs a path, one-line description)
@@ -50,4 +50,4 @@ def load_dataset(name: str, split: str = "train", path: str = "", **options: Any
     return loader(split, **options)
 
 
-__all__ = ["Batches", "DATASETS", "TensorData", "ToyDistribution", "load_dataset", "select_classes"]
+__all__ = ["Batches", "DATASETS", "Prior", "TensorData", "ToyDistribution", "load_dataset", "select_classes"]

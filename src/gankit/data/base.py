@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import torch
 
+from gankit.distributed import SINGLE, Shard
 from gankit.errors import GankitError
 
 
@@ -50,6 +51,11 @@ class TensorData:
     @property
     def is_image(self) -> bool:
         return self.x.dim() == 4
+
+    def to(self, device: torch.device | str) -> "TensorData":
+        """The same data set with its tensors on ``device``."""
+        y = None if self.y is None else self.y.to(device)
+        return TensorData(self.x.to(device), y, self.num_classes, self.name)
 
 
 def select_classes(data: "TensorData | ToyDistribution", classes: tuple[int, ...]) -> TensorData:
@@ -97,14 +103,25 @@ class Batches:
     stream position is two integers, so resuming continues with the very same batches.
     The last incomplete batch of an epoch is dropped (every minibatch has exactly m
     examples, as in Algorithm 1). For a toy distribution the state is the generator's.
+
+    The data stay on ``device`` as one tensor and a minibatch is an index gather there (no
+    DataLoader: all our data sets fit). The order is drawn on the CPU, so it does not
+    depend on the device. Under DDP (``shard``) every rank walks the same stream of global
+    minibatches of m and keeps its rank's m / N rows: ``m`` is then this rank's share.
     """
 
-    def __init__(self, data: TensorData | ToyDistribution, m: int, seed: int):
+    def __init__(self, data: TensorData | ToyDistribution, m: int, seed: int, device: torch.device | str = "cpu",
+                 shard: Shard | None = None):
         if isinstance(data, TensorData) and len(data) < m:
             raise GankitError(
                 f"{data.name}: batch size {m} is larger than the data set ({len(data)} samples)"
             )
-        self.data, self.m, self.seed = data, m, seed
+        self.shard = shard or SINGLE
+        self.device = torch.device(device)
+        if isinstance(data, TensorData) and data.x.device != self.device:
+            data = data.to(self.device)
+        self.data, self.global_m, self.seed = data, m, seed
+        self.m = m // self.shard.world
         self.epoch, self.pos = 0, 0
         self._perm: torch.Tensor | None = None
         self._toy_gen = torch.Generator().manual_seed(seed)
@@ -112,17 +129,18 @@ class Batches:
     def _permutation(self) -> torch.Tensor:
         if self._perm is None:
             g = torch.Generator().manual_seed(self.seed * 1_000_003 + self.epoch)
-            self._perm = torch.randperm(len(self.data), generator=g)
+            self._perm = torch.randperm(len(self.data), generator=g).to(self.device)
         return self._perm
 
     def next(self) -> tuple[torch.Tensor, torch.Tensor | None]:
         """The next minibatch: (x of shape (m, *shape), y of shape (m,) or None)."""
+        m = self.global_m
         if isinstance(self.data, ToyDistribution):
-            return self.data.sample(self.m, self._toy_gen), None
-        if self.pos + self.m > len(self.data):
+            return self.shard.take(self.data.sample(m, self._toy_gen)).to(self.device), None
+        if self.pos + m > len(self.data):
             self.epoch, self.pos, self._perm = self.epoch + 1, 0, None
-        idx = self._permutation()[self.pos : self.pos + self.m]
-        self.pos += self.m
+        idx = self.shard.take(self._permutation()[self.pos : self.pos + m])
+        self.pos += m
         y = self.data.y[idx] if self.data.y is not None else None
         return self.data.x[idx], y
 
@@ -130,7 +148,7 @@ class Batches:
     def batches_per_epoch(self) -> float:
         if isinstance(self.data, ToyDistribution):
             return math.inf
-        return len(self.data) // self.m
+        return len(self.data) // self.global_m
 
     def state_dict(self) -> dict:
         return {"epoch": self.epoch, "pos": self.pos, "toy_gen": self._toy_gen.get_state()}
@@ -138,3 +156,42 @@ class Batches:
     def load_state_dict(self, state: dict) -> None:
         self.epoch, self.pos, self._perm = int(state["epoch"]), int(state["pos"]), None
         self._toy_gen.set_state(state["toy_gen"])
+
+
+class Prior:
+    """The seeded source of Algorithm 1's noise z (N(0, I) or uniform) and fake labels c ~ U{0..C-1}.
+
+    A ``torch.Generator`` on the training device. Under DDP (``shard``), a request for
+    this rank's n rows draws the global n N rows on every rank and keeps the rank's slice,
+    so the ranks together use exactly the draws of one process.
+    """
+
+    def __init__(self, seed: int, device: torch.device | str = "cpu", shard: Shard | None = None):
+        self.generator = torch.Generator(torch.device(device)).manual_seed(seed)
+        self.shard = shard or SINGLE
+
+    @property
+    def device(self) -> torch.device:
+        return self.generator.device
+
+    def normal(self, n: int, dim: int) -> torch.Tensor:
+        """This rank's n rows of N(0, I) noise, (n, dim) float32."""
+        z = torch.randn(n * self.shard.world, dim, generator=self.generator, device=self.device)
+        return self.shard.take(z)
+
+    def uniform(self, n: int, dim: int) -> torch.Tensor:
+        """This rank's n rows of U(-sqrt 3, sqrt 3)^dim noise (unit variance; ``model.noise=uniform``)."""
+        z = (torch.rand(n * self.shard.world, dim, generator=self.generator, device=self.device) * 2 - 1) * math.sqrt(3)
+        return self.shard.take(z)
+
+    def classes(self, n: int, num_classes: int) -> torch.Tensor:
+        """This rank's n labels drawn uniformly from 0..num_classes-1, (n,) int64."""
+        c = torch.randint(num_classes, (n * self.shard.world,), generator=self.generator, device=self.device)
+        return self.shard.take(c)
+
+    def get_state(self) -> torch.Tensor:
+        return self.generator.get_state()
+
+    def set_state(self, state: torch.Tensor) -> "Prior":
+        self.generator.set_state(state)
+        return self

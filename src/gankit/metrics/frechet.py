@@ -98,7 +98,9 @@ def fid_from_features(real: torch.Tensor, fake: torch.Tensor) -> float:
 
     if len(real) < 2 or len(fake) < 2:
         raise GankitError(f"FID needs at least 2 samples per set, got {len(real)} real and {len(fake)} fake")
-    metric = FrechetInceptionDistance(feature=Precomputed(real.shape[1]))
+    # sync_on_compute=False: the features given are the whole sets; never gather across a DDP group
+    # (evaluation during torchrun training runs on rank 0 alone, and a gather would wait forever).
+    metric = FrechetInceptionDistance(feature=Precomputed(real.shape[1]), sync_on_compute=False)
     metric.update(real.double(), real=True)
     metric.update(fake.double(), real=False)
     return float(metric.compute())
@@ -120,7 +122,8 @@ def kid_from_features(
         raise GankitError(f"KID needs at least 2 samples per set, got {len(real)} real and {len(fake)} fake")
     with warnings.catch_warnings():  # its warning that features are buffered: intended here
         warnings.simplefilter("ignore", UserWarning)
-        metric = KernelInceptionDistance(feature=Precomputed(real.shape[1]), subsets=subsets, subset_size=size)
+        metric = KernelInceptionDistance(feature=Precomputed(real.shape[1]), subsets=subsets, subset_size=size,
+                                          sync_on_compute=False)
     metric.update(real.double(), real=True)
     metric.update(fake.double(), real=False)
     with torch.random.fork_rng(devices=[]):

@@ -89,7 +89,8 @@ def run(out_dir: Path, seed: int = 0, overrides: dict | None = None) -> dict:
 
     from gankit import config
     from gankit.runs import evaluate_generator, generate
-    from gankit.train import fit, load_data
+    from gankit.loop import fit
+    from gankit.train import load_data
 
     out = _common.prepare(out_dir)
     cfg = config.resolve(PRESET, {"data.split": "train-minus-valid", "seed": seed, **(overrides or {})})
