@@ -95,3 +95,18 @@ def test_training_prior_draws_the_same_uniform_noise_as_sampling():
 
     G, _ = build(config.resolve("mnist-mlp").model, (1, 28, 28))
     assert_close(Prior(5).uniform(7, G.z_dim), sample_noise(G, 7, torch.Generator().manual_seed(5)), rtol=0, atol=0)
+
+
+def test_maxout_discriminator_takes_the_remedies_of_the_other_families():
+    from gankit.models.layers import MinibatchStd, pack
+
+    torch.manual_seed(3)
+    x = torch.rand(8, 1, 28, 28) * 2 - 1
+    packed = MaxoutDiscriminator(pack=2).eval()
+    assert packed.net[1].linear.in_features == 2 * 784
+    assert_close(packed(x), packed.net(pack((x.flatten(1) + 1) / 2, 2)).squeeze(1))
+    assert packed(x).shape == (4,)
+    with_std = MaxoutDiscriminator(mbstd=4)
+    assert isinstance(with_std.net[-2], MinibatchStd) and with_std.net[-1].in_features == 241
+    G, D = build(config.resolve("mnist-mlp", {"model.pack": 2, "model.spectral_norm": True}).model, (1, 28, 28))
+    assert D.pack == 2 and hasattr(D.net[1].linear, "parametrizations")

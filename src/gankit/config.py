@@ -160,14 +160,7 @@ PRESETS: dict[str, tuple[str, dict[str, Any]]] = {
          "train.beta1": 0.5, "log.sample_every": 1000, "log.checkpoint_every": 1000, "log.grid": 2500},
     ),
     "mnist-mlp": (
-        "the 2014 paper's MNIST nets, init and schedule (maxout D, 1200-1200 G) with Adam; SGD: mnist-mlp-2014",
-        # The released code's set-up (below) with one change: Adam (lr 2e-4, beta1 0.5; Radford et al. 2016)
-        # instead of SGD at 0.1. On mnist5k the code's SGD collapsed G onto one saturated digit by step
-        # ~1,500 on 2 of 3 seeds; Adam trained on 5 of 5 (docs/paper.md).
-        {**_PAPER_2014, "train.optimizer": "adam", "train.lr_g": 2e-4, "train.lr_d": 2e-4, "train.beta1": 0.5},
-    ),
-    "mnist-mlp-2014": (
-        "the 2014 paper's MNIST setup exactly as its released code (SGD 0.1, momentum 0.5 -> 0.7) on mnist5k",
+        "the 2014 paper's MNIST setup as its released code trains it (maxout D, 1200-1200 G, SGD with momentum)",
         _PAPER_2014,
     ),
     "mnist5k-dcgan": (
