@@ -238,7 +238,7 @@ def test_trainer_averages_g_after_every_step_and_keeps_gs_batchnorm_statistics()
 
 
 def test_without_ema_the_sampler_is_g_itself():
-    t = Trainer(tiny())
+    t = Trainer(tiny(**{"train.ema": 0.0}))
     assert t.G_avg is None and t.sampler is t.G
 
 
