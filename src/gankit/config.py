@@ -171,7 +171,7 @@ PRESETS: dict[str, tuple[str, dict[str, Any]]] = {
         # learning rate 5x the discriminator's reach recognisable digits in ~2,000 steps. With the
         # remedies ("Tuning mnist5k-dcgan with the remedies"): both learning rates x4 (the 5:1 ratio
         # kept) and 3,000 steps (~120-130 CPU s) took FID-CNN from ~130 to ~85-90 (two seeds), short of
-        # issue 10's 30. The weight average helps before ~2,000 steps, not measurably at 3,000;
+        # issue 10's 30. The weight average: ~10 of it at 3,000 steps (one seed), more earlier;
         # DiffAugment, hinge + SN, LSGAN, mbstd and a wider D were all slower per CPU second.
         # train.plain=true drops the average (the learning rates and steps stay).
         {**_DCGAN_ADAM, **_SMALL, "data.name": "mnist5k", "data.batch_size": 64, "model.width": 32,
