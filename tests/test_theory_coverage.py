@@ -14,13 +14,13 @@ def test_held_out_draw_is_per_class_and_seeded():
 
 @pytest.mark.slow
 def test_generator_trained_on_half_the_classes_is_caught_by_inversion(tmp_path):
-    # Issue 12's acceptance, on the demo's quicker run (800 steps of mnist5k-dcgan on 0-4, 20 held-out
+    # Issue 12's acceptance, on the demo's run (2,000 steps of mnist5k-dcgan on 0-4, 20 held-out
     # digits per class): held-out 5-9 are reconstructed at least 1.3x worse than 0-4, while a control
     # generator trained the same way on all ten classes sees the two halves alike (under 1.3x).
     numbers = coverage.run(tmp_path, seed=0)
     half, control = numbers["half"], numbers["control"]
     assert half["inversion_ratio"] >= 1.3
-    assert control["inversion_ratio"] < 1.3
+    assert control["inversion_ratio"] < 1.2
     assert half["inversion_untrained"] > control["inversion_untrained"]
     assert (tmp_path / "coverage.png").read_bytes()[:4] == b"\x89PNG"
     for m in (half, control):  # the means of the halves are the means of their classes (20 digits each)

@@ -262,7 +262,7 @@ def test_resume_with_ema_is_bit_identical_and_sampling_uses_the_average(tmp_path
 
 def test_switching_ema_on_at_a_resume_starts_the_average_from_g(tmp_path):
     cfg = config.resolve("mnist5k-dcgan", {"model.width": 4, "data.batch_size": 8, "train.steps": 3,
-                                           "log.checkpoint_every": 3, "log.sample_every": 3})
+                                           "train.ema": 0.0, "log.checkpoint_every": 3, "log.sample_every": 3})
     fit(cfg, tmp_path / "run")
     resumed = fit(config.apply(cfg, {"train.steps": 4, "train.ema": 0.99}), tmp_path / "run", resume=True)
     assert int(resumed.G_avg.n_averaged) == 1
