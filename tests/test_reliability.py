@@ -173,20 +173,25 @@ def test_nan_rollback_restores_the_last_checkpoint_halves_the_learning_rates_and
     assert steps == [2, 4, 6, 8]
 
 
-def test_nan_stop_names_the_step_and_keeps_the_checkpoint(tmp_path, monkeypatch):
-    import math
-
+def diverge_from_now_on(monkeypatch, player: str, value: float) -> None:
+    """Make every later step report ``value`` as ``player``'s loss ("d_loss" or "g_loss")."""
     import gankit.train as train_mod
 
     real_step = train_mod.train_step
 
     def diverging(*args, **kwargs):
         stats = real_step(*args, **kwargs)
-        stats.d_loss = math.inf
+        setattr(stats, player, value)
         return stats
 
-    fit(tiny_cfg(4), tmp_path / "run")
     monkeypatch.setattr(train_mod, "train_step", diverging)
+
+
+def test_nan_stop_names_the_step_and_keeps_the_checkpoint(tmp_path, monkeypatch):
+    import math
+
+    fit(tiny_cfg(4), tmp_path / "run")
+    diverge_from_now_on(monkeypatch, "d_loss", math.inf)
     with pytest.raises(GankitError, match=r"^step 5: the discriminator loss is inf; stopped") as info:
         fit(tiny_cfg(8), tmp_path / "run", resume=True)
     assert checkpoint.latest(tmp_path / "run").name == "step_0000004"
@@ -199,16 +204,7 @@ def test_nan_stop_names_the_step_and_keeps_the_checkpoint(tmp_path, monkeypatch)
 def test_nan_stop_before_any_checkpoint_says_nothing_was_saved(tmp_path, monkeypatch):
     import math
 
-    import gankit.train as train_mod
-
-    real_step = train_mod.train_step
-
-    def diverging(*args, **kwargs):
-        stats = real_step(*args, **kwargs)
-        stats.g_loss = math.nan
-        return stats
-
-    monkeypatch.setattr(train_mod, "train_step", diverging)
+    diverge_from_now_on(monkeypatch, "g_loss", math.nan)
     with pytest.raises(GankitError, match=r"^step 1: the generator loss is nan; stopped") as info:
         fit(tiny_cfg(8), tmp_path / "run")
     message = str(info.value)
