@@ -12,7 +12,8 @@ from torch.testing import assert_close
 
 from gankit import GankitError, config
 from gankit.theory import run_demo
-from gankit.theory.paper import PAPER_PARZEN_MNIST, figure2_grid, nearest_neighbours
+from gankit.metrics.memorisation import nearest_distances
+from gankit.theory.paper import PAPER_PARZEN_MNIST, figure2_grid
 
 YELLOW = [255, 220, 0]
 
@@ -21,9 +22,9 @@ def test_nearest_neighbours_match_brute_force():
     g = torch.Generator().manual_seed(0)
     samples, train = torch.rand(37, 1, 5, 5, generator=g), torch.rand(301, 1, 5, 5, generator=g)
     brute = torch.cdist(samples.flatten(1).double(), train.flatten(1).double()).argmin(1)
-    assert torch.equal(nearest_neighbours(samples, train, batch_size=8), brute)
+    assert torch.equal(nearest_distances(samples, train, batch_size=8)[1], brute)
     # an exact copy of a training image finds that image
-    assert nearest_neighbours(train[[7, 300]], train).tolist() == [7, 300]
+    assert nearest_distances(train[[7, 300]], train)[1].tolist() == [7, 300]
 
 
 def test_figure2_puts_the_nearest_training_image_in_a_yellow_last_column():

@@ -72,8 +72,7 @@ def _pair(cfg, shape: tuple[int, ...], num_classes: int) -> tuple[nn.Module, nn.
     if cond and num_classes < 2:
         raise GankitError(f"model.conditional={cond} needs at least 2 classes, got {num_classes}")
     k = num_classes if cond else 0
-    remedies = {"spectral_norm": getattr(cfg, "spectral_norm", False), "pack": getattr(cfg, "pack", 1),
-                "mbstd": getattr(cfg, "mbstd", 0)}
+    remedies = {"spectral_norm": cfg.spectral_norm, "pack": cfg.pack, "mbstd": cfg.mbstd}
     if cfg.family not in REMEDY_FAMILIES and remedies != {"spectral_norm": False, "pack": 1, "mbstd": 0}:
         raise GankitError(f"model.spectral_norm, model.pack and model.mbstd need model.family "
                           f"{', '.join(REMEDY_FAMILIES)}, got {cfg.family}")

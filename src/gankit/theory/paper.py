@@ -29,21 +29,6 @@ PRESET = "mnist-mlp"
 NUM_SAMPLES = 10_000  # the paper's number of samples for the Parzen window
 
 
-def nearest_neighbours(samples: torch.Tensor, train: torch.Tensor, batch_size: int = 256) -> torch.Tensor:
-    """For each sample, the index of the nearest training image in pixel space (L2), (N,) int64.
-
-    Args:
-        samples: (N, ...) images; train: (M, ...) images of the same shape.
-    """
-    t = train.flatten(1).double()
-    t_sq = (t * t).sum(1)
-    out = []
-    for s in samples.flatten(1).double().split(batch_size):
-        # |s - t|^2 = |s|^2 - 2 s.t + |t|^2; |s|^2 is the same for every t and drops out of the argmin
-        out.append((t_sq.unsqueeze(0) - 2 * s @ t.T).argmin(1))
-    return torch.cat(out)
-
-
 def figure2_grid(samples: torch.Tensor, train: torch.Tensor, rows: int = 6, cols: int = 5):
     """The layout of the paper's Figure 2 as a uint8 array (H, W, 3).
 
@@ -52,10 +37,11 @@ def figure2_grid(samples: torch.Tensor, train: torch.Tensor, rows: int = 6, cols
     """
     import numpy as np
 
+    from gankit.metrics.memorisation import nearest_distances
     from gankit.viz import image_grid
 
     shown = samples[: rows * cols].reshape(rows, cols, *samples.shape[1:])
-    nn_idx = nearest_neighbours(shown[:, -1], train)
+    _, nn_idx = nearest_distances(shown[:, -1], train)
     tiles = torch.cat([shown, train[nn_idx].unsqueeze(1)], dim=1).flatten(0, 1)
     if tiles.shape[1] == 1:
         tiles = tiles.expand(-1, 3, -1, -1)

