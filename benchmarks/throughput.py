@@ -1,13 +1,16 @@
 """Training speed, like for like: gankit's step against a plain pytorch/examples-style loop.
 
-Both loops train THE SAME nets (one copy of the preset's G and D each, same initial weights,
-same channels-last layout), on the same data tensor, at the same batch size and thread
-count, and do the same work per step: a discriminator update on a fresh data minibatch and
+Both loops train THE SAME nets (one copy of the preset's G and D each, same initial weights),
+on the same data tensor, at the same batch size and thread count, and do the same work per step: a discriminator update on a fresh data minibatch and
 m fresh samples, then a generator update on m *fresh* noise samples (Algorithm 1; the
 pytorch/examples dcgan reuses the D step's fake batch for G, which is less work, so here it
 draws new noise like gankit). The plain loop is written the way pytorch/examples/dcgan
 writes it: BCE on D's output with label tensors, separate backward passes for the real and
-fake halves, ``netG.zero_grad()``, D not frozen during G's update, default Adam.
+fake halves, ``netG.zero_grad()``, D not frozen during G's update, default Adam, and torch's
+default (NCHW) memory layout. gankit differs in how it runs the same step: channels-last
+tensors for the convolutions, fused Adam, no autograd for G in D's update, D's weight
+gradients skipped in G's update. A third loop, "plain, channels-last", is the plain loop
+given gankit's layout, so the table separates the layout's share from the rest.
 
 Rounds are interleaved (gankit, plain, plain, gankit, ...), each timing ``--steps`` steps
 after a warm-up; the table gives medians and the min-max spread over rounds, at 1 thread
@@ -42,10 +45,15 @@ from gankit import config
 from gankit.train import Trainer
 
 
-def plain_loop(trainer: Trainer, seed: int):
-    """A pytorch/examples-style step over copies of the trainer's nets and data; returns step()."""
+def plain_loop(trainer: Trainer, seed: int, channels_last: bool = False):
+    """A pytorch/examples-style step over copies of the trainer's nets and data; returns step().
+
+    The copies are in torch's default memory layout, as pytorch/examples builds them, unless
+    ``channels_last`` (the layout gankit trains its convolutional presets in).
+    """
     cfg = trainer.cfg
-    netG, netD = copy.deepcopy(trainer.sampler), copy.deepcopy(trainer.D)
+    layout = torch.channels_last if channels_last else torch.contiguous_format
+    netG, netD = (copy.deepcopy(net).to(memory_format=layout) for net in (trainer.sampler, trainer.D))
     data, m, nz, device = trainer.batches.data.x, cfg.data.batch_size, netG.z_dim, trainer.device
     t = cfg.train
     optD = torch.optim.Adam(netD.parameters(), lr=t.lr_d, betas=(t.beta1, t.beta2))
@@ -119,7 +127,8 @@ def measure(args, threads: int) -> dict:
     trainer = Trainer(config.resolve(args.preset, overrides))
     m = trainer.cfg.data.batch_size * trainer.cfg.train.k
     torch.set_num_threads(threads)
-    loops = {"gankit": trainer.train_step, "plain": plain_loop(trainer, seed=0)}
+    loops = {"gankit": trainer.train_step, "plain": plain_loop(trainer, seed=0),
+             "plain_cl": plain_loop(trainer, seed=0, channels_last=True)}
     flops = {name: flops_per_step(step) for name, step in loops.items()}
     for step in loops.values():
         timed(step, args.warmup, trainer.device)
@@ -131,8 +140,10 @@ def measure(args, threads: int) -> dict:
             rates[name].append(args.steps / timed(loops[name], args.steps, trainer.device))  # steps/s
         peaks.append(matmul_gflops(trainer.device))
     ratios = [g / p for g, p in zip(rates["gankit"], rates["plain"])]
+    ratios_cl = [g / p for g, p in zip(rates["gankit"], rates["plain_cl"])]
     achieved = [s * flops["gankit"] / 1e9 for s in rates["gankit"]]
-    return {"threads": threads, "m": m, "rates": rates, "ratios": ratios, "flops": flops, "peaks": peaks,
+    return {"threads": threads, "m": m, "rates": rates, "ratios": ratios, "ratios_cl": ratios_cl, "flops": flops,
+            "peaks": peaks,
             "achieved": achieved, "share": [a / p for a, p in zip(achieved, peaks)]}
 
 
@@ -261,13 +272,15 @@ def main() -> None:
           f"device {args.device}, precision {args.precision}, load average at start {load:.1f}; "
           f"{args.rounds} interleaved rounds of {args.steps} steps")
     print()
-    print("| threads | gankit images/s | plain loop images/s | gankit / plain (per round) | GFLOP per step "
-          "(gankit, plain) | gankit GFLOP/s | matmul peak GFLOP/s | share of peak |")
-    print("|---|---|---|---|---|---|---|---|")
+    print("| threads | gankit images/s | plain loop images/s | gankit / plain (per round) | plain, channels-last "
+          "images/s | gankit / plain channels-last | GFLOP per step (gankit, plain) | gankit GFLOP/s | "
+          "matmul peak GFLOP/s | share of peak |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for threads in counts:
         r = measure(args, threads)
         print(f"| {threads} | {spread(r['rates']['gankit'], r['m'])} | {spread(r['rates']['plain'], r['m'])} | "
-              f"{spread(r['ratios'], fmt='{:.2f}')} | {r['flops']['gankit'] / 1e9:.2f}, {r['flops']['plain'] / 1e9:.2f} | "
+              f"{spread(r['ratios'], fmt='{:.2f}')} | {spread(r['rates']['plain_cl'], r['m'])} | "
+              f"{spread(r['ratios_cl'], fmt='{:.2f}')} | {r['flops']['gankit'] / 1e9:.2f}, {r['flops']['plain'] / 1e9:.2f} | "
               f"{spread(r['achieved'], fmt='{:.1f}')} | {spread(r['peaks'], fmt='{:.1f}')} | "
               f"{spread(r['share'], 100, '{:.0f}%')} |")
     print()

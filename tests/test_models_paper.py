@@ -110,3 +110,42 @@ def test_maxout_discriminator_takes_the_remedies_of_the_other_families():
     assert isinstance(with_std.net[-2], MinibatchStd) and with_std.net[-1].in_features == 241
     G, D = build(config.resolve("mnist-mlp", {"model.pack": 2, "model.spectral_norm": True}).model, (1, 28, 28))
     assert D.pack == 2 and hasattr(D.net[1].linear, "parametrizations")
+
+
+def test_g_batchnorm_normalizes_each_hidden_layer_over_the_minibatch_before_its_relu():
+    torch.manual_seed(4)
+    G = PaperGenerator(batchnorm=True).train()
+    layers = list(G.net)
+    norms = [m for m in layers if isinstance(m, torch.nn.BatchNorm1d)]
+    assert len(norms) == 2 and all(isinstance(layers[layers.index(n) + 1], torch.nn.ReLU) for n in norms)
+    seen = []
+    hooks = [n.register_forward_hook(lambda mod, inp, out: seen.append(out)) for n in norms]
+    G(torch.randn(256, 100))
+    for h in hooks:
+        h.remove()
+    for out in seen:  # per unit, over the 256 samples: mean 0, variance 1 (BatchNorm's initial affine is 1, 0)
+        assert_close(out.mean(0), torch.zeros(1200), rtol=0, atol=1e-5)
+        assert_close(out.var(0, unbiased=False), torch.ones(1200), rtol=0, atol=1e-3)
+    # the output layer is still the paper's: sigmoid logits with the marginal bias, weights in +-0.05
+    assert G.net[-1].weight.abs().max() <= 0.05
+
+
+def test_the_faithful_generator_barely_depends_on_z_at_the_start_and_batchnorm_fixes_that():
+    """Why the faithful net collapses on mnist5k (docs/paper.md): with weights in +-0.05 the
+    logits of different z differ by ~0.1, so D's gradient is nearly the same for every sample."""
+    z = torch.rand(512, 100, generator=torch.Generator().manual_seed(0)) * 2 * math.sqrt(3) - math.sqrt(3)
+    spread = {}
+    for batchnorm in (False, True):
+        torch.manual_seed(0)
+        G = PaperGenerator(batchnorm=batchnorm).train()
+        spread[batchnorm] = G.net(z).std(0).mean().item()
+    assert 0.03 < spread[False] < 0.3
+    assert spread[True] > 4 * spread[False]  # 0.59 against 0.10 here
+
+
+def test_g_batchnorm_needs_the_paper_generator():
+    from gankit import GankitError
+
+    assert config.resolve("mnist-mlp").model.g_batchnorm
+    with pytest.raises(GankitError, match=r"^model.g_batchnorm: needs model.family paper-mlp .*got dcgan$"):
+        config.resolve("mnist5k-dcgan", {"model.g_batchnorm": True})

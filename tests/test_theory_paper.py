@@ -68,14 +68,15 @@ def test_only_the_paper_demo_takes_overrides(tmp_path):
 
 
 @pytest.mark.slow
-def test_mnist_mlp_trains_past_the_step_where_it_used_to_diverge(tmp_path):
+@pytest.mark.parametrize("g_batchnorm", [True, False], ids=["preset", "released-code"])
+def test_mnist_mlp_trains_past_the_step_where_it_used_to_diverge(tmp_path, g_batchnorm):
     """Issue 13: the preset stopped with a NaN loss at steps 58-63 on every seed, with D(x) = 1
     and D(G(z)) = 1 just before. 400 steps take it past that and through D's take-off (~step 250
-    with SGD)."""
+    with SGD), with and without the preset's one change to the released code."""
     from gankit.loop import check_finite, fit
 
     cfg = config.resolve("mnist-mlp", {"train.steps": 400, "train.threads": 1, "log.checkpoint_every": 400,
-                                       "log.sample_every": 400})
+                                       "log.sample_every": 400, "model.g_batchnorm": g_batchnorm})
     seen = []
     fit(cfg, tmp_path / "run", progress=lambda step, stats: seen.append(stats))
     assert len(seen) == 400

@@ -46,6 +46,7 @@ class ModelConfig:
     spectral_norm: bool = False  # mlp/dcgan: spectral normalization of D's layers, no BatchNorm in D (Miyato 2018)
     pack: int = 1  # mlp/dcgan: PacGAN, D judges packs of this many samples at once (Lin et al. 2018; 1: off)
     mbstd: int = 0  # mlp/dcgan: minibatch standard deviation over groups of this size before D's last layer (0: off)
+    g_batchnorm: bool = False  # paper-mlp: BatchNorm before G's hidden ReLUs (DCGAN's cure for collapse; not in the 2014 code)
 
 
 @dataclass(frozen=True)
@@ -282,6 +283,8 @@ def validate(cfg: Config) -> Config:
                     ("model.mbstd", m.mbstd > 0)):
         _check(not on or m.family in ("mlp", "paper-mlp", "dcgan"), key,
                f"needs model.family mlp, paper-mlp or dcgan, got {m.family}")
+    _check(not m.g_batchnorm or m.family == "paper-mlp", "model.g_batchnorm",
+           f"needs model.family paper-mlp (dcgan's generator has BatchNorm already), got {m.family}")
     _check(d.batch_size % m.pack == 0, "model.pack",
            f"pack={m.pack} must divide data.batch_size={d.batch_size} (D judges batch_size / pack packs)")
     _check(m.pack == 1 or not m.conditional, "model.pack",

@@ -85,7 +85,7 @@ def _pair(cfg, shape: tuple[int, ...], num_classes: int) -> tuple[nn.Module, nn.
         return G, MLPDiscriminator(shape, hidden=d_width, depth=cfg.depth, num_classes=k, conditional=cond,
                                    **remedies)
     if cfg.family == "paper-mlp":
-        return PaperGenerator(cfg.z_dim, shape), MaxoutDiscriminator(shape, **remedies)
+        return PaperGenerator(cfg.z_dim, shape, batchnorm=cfg.g_batchnorm), MaxoutDiscriminator(shape, **remedies)
     if cfg.family == "dcgan":
         if not is_image or shape[1] != shape[2]:
             raise GankitError(f"model.family=dcgan needs square images, got samples of shape {shape}")

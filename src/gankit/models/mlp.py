@@ -135,14 +135,26 @@ class PaperGenerator(nn.Module):
     ``init_bias_from_marginals`` with the data), so the first samples are the mean digit,
     not grey noise. The paper's pixels lie in [0, 1]; gankit's in [-1, 1], so the output is
     ``2 sigmoid(l) - 1``: the paper's sigmoid, mapped affinely, with the same logits l.
+
+    ``batchnorm`` (not in the paper; ``model.g_batchnorm``) normalizes each hidden layer over
+    the minibatch before its ReLU (Ioffe & Szegedy 2015), as DCGAN's generator does (Radford
+    et al. 2016: it keeps "the generator from collapsing all samples to a single point").
+    That is the collapse the faithful net shows on mnist5k: its samples barely depend on z
+    at the start, so every sample receives nearly the same gradient and the batch moves as
+    one; normalizing over the batch keeps each unit's spread across z (docs/paper.md).
     """
 
     def __init__(self, z_dim: int = 100, out_shape: tuple[int, ...] = (1, 28, 28), hidden: int = 1200,
-                 irange: float = 0.05):
+                 irange: float = 0.05, batchnorm: bool = False):
         super().__init__()
         self.z_dim, self.num_classes = z_dim, 0
         self.out_shape = tuple(out_shape)
-        self.net = nn.Sequential(nn.Linear(z_dim, hidden), nn.ReLU(), nn.Linear(hidden, hidden), nn.ReLU(),
+
+        def hidden_layer(width_in: int) -> list[nn.Module]:
+            norm = [nn.BatchNorm1d(hidden)] if batchnorm else []
+            return [nn.Linear(width_in, hidden), *norm, nn.ReLU()]
+
+        self.net = nn.Sequential(*hidden_layer(z_dim), *hidden_layer(hidden),
                                  nn.Linear(hidden, math.prod(self.out_shape)))
         _uniform_init(self, irange)
 
