@@ -12,7 +12,7 @@ tensors for the convolutions, fused Adam, no autograd for G in D's update, D's w
 gradients skipped in G's update. A third loop, "plain, channels-last", is the plain loop
 given gankit's layout, so the table separates the layout's share from the rest.
 
-Rounds are interleaved (gankit, plain, plain, gankit, ...), each timing ``--steps`` steps
+Rounds are interleaved (gankit, plain, plain channels-last, then the reverse order, ...), each timing ``--steps`` steps
 after a warm-up; the table gives medians and the min-max spread over rounds, at 1 thread
 and at all threads. Each round also times a float32 matmul burst, the machine's practical
 peak at that thread count, and the achieved GFLOP/s of gankit's step is counted with
