@@ -70,8 +70,8 @@ def main() -> None:
     for seed in (int(s) for s in args.seeds.split(",")):
         run = args.out / f"gankit-seed{seed}"
         start = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "gankit", "train", "mnist5k-dcgan", "--seed", str(seed), "--out", str(run)],
-                       check=True, capture_output=True)
+        train = ["train", "mnist5k-dcgan", "--seed", str(seed), "--out", str(run)]
+        subprocess.run([sys.executable, "-m", "gankit", *train], check=True, capture_output=True)
         seconds = time.perf_counter() - start
         gankit_run = load_run(run)
         fid_gankit = evaluate_generator(gankit_run.cfg, gankit_run.G, ["fid_cnn"], num=10_000)["fid_cnn"]
@@ -85,8 +85,8 @@ def main() -> None:
           "FID-CNN plain | plain / gankit |")
     print("|---|---|---|---|---|---|---|")
     for r in rows:
-        print(f"| {r['seed']} | {r['seconds']:.0f} | {r['gankit_steps']} | {r['plain_steps']} | {r['fid_gankit']:.1f} | "
-              f"{r['fid_plain']:.1f} | {r['ratio']:.2f} |")
+        print(f"| {r['seed']} | {r['seconds']:.0f} | {r['gankit_steps']} | {r['plain_steps']} | "
+              f"{r['fid_gankit']:.1f} | {r['fid_plain']:.1f} | {r['ratio']:.2f} |")
 
 
 if __name__ == "__main__":

@@ -46,7 +46,7 @@ class ModelConfig:
     spectral_norm: bool = False  # mlp/dcgan: spectral normalization of D's layers, no BatchNorm in D (Miyato 2018)
     pack: int = 1  # mlp/dcgan: PacGAN, D judges packs of this many samples at once (Lin et al. 2018; 1: off)
     mbstd: int = 0  # mlp/dcgan: minibatch standard deviation over groups of this size before D's last layer (0: off)
-    g_batchnorm: bool = False  # paper-mlp: BatchNorm before G's hidden ReLUs (DCGAN's cure for collapse; not in the 2014 code)
+    g_batchnorm: bool = False  # paper-mlp: BatchNorm before G's hidden ReLUs (DCGAN's cure for collapse; not in 2014)
 
 
 @dataclass(frozen=True)

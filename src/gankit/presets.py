@@ -57,8 +57,8 @@ PRESETS: dict[str, tuple[str, dict[str, Any]]] = {
         # stddev one seed in five dropped two modes.
         {"data.name": "grid25", "data.batch_size": 256, "model.family": "mlp", "model.z_dim": 2,
          "model.width": 256, "model.depth": 3, "model.mbstd": 4, "train.steps": 6000, "train.lr_g": 1e-3,
-         "train.lr_d": 1e-3, "train.beta1": 0.5, "train.ema": 0.999, "log.sample_every": 1000, "log.checkpoint_every": 1000,
-         "log.grid": 2500},
+         "train.lr_d": 1e-3, "train.beta1": 0.5, "train.ema": 0.999, "log.sample_every": 1000,
+         "log.checkpoint_every": 1000, "log.grid": 2500},
     ),
     "mnist-mlp": (
         "the 2014 paper's MNIST setup as its released code trains it (maxout D, 1200-1200 G, SGD with momentum), "
