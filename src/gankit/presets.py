@@ -15,6 +15,9 @@ PLAIN_GAME = {"train.loss": "gan", "train.gp": 0.0, "train.r1": 0.0, "train.labe
 
 _DCGAN_ADAM = {"model.family": "dcgan", "train.optimizer": "adam", "train.lr_g": 2e-4, "train.lr_d": 2e-4,
                "train.beta1": 0.5}
+# The full data sets read from the user's files: DCGAN's width 64, batch 64, logging every 1,000 steps.
+_FILES_DCGAN = {**_DCGAN_ADAM, "data.batch_size": 64, "model.width": 64, "log.sample_every": 1000,
+                "log.checkpoint_every": 1000}
 # No preset pins torch's threads (train.threads=0: one per core). On this project's idle 2-core
 # machine two threads ran mnist5k-dcgan 1.73x, mnist-mlp 1.6x and ring8 1.1-1.4x as fast as one
 # (docs/BENCHMARKS.md); on a busy one two spinning OpenMP threads can be several times slower, and
@@ -100,18 +103,15 @@ PRESETS: dict[str, tuple[str, dict[str, Any]]] = {
     ),
     "mnist-dcgan": (
         "DCGAN on your MNIST IDX files (--set data.path=DIR)",
-        {**_DCGAN_ADAM, "data.name": "mnist", "data.batch_size": 64, "model.width": 64, "train.steps": 10000,
-         "log.sample_every": 1000, "log.checkpoint_every": 1000},
+        {**_FILES_DCGAN, "data.name": "mnist", "train.steps": 10000},
     ),
     "fashion-mnist-dcgan": (
         "DCGAN on your Fashion-MNIST IDX files (--set data.path=DIR)",
-        {**_DCGAN_ADAM, "data.name": "fashion-mnist", "data.batch_size": 64, "model.width": 64,
-         "train.steps": 10000, "log.sample_every": 1000, "log.checkpoint_every": 1000},
+        {**_FILES_DCGAN, "data.name": "fashion-mnist", "train.steps": 10000},
     ),
     "cifar10-dcgan": (
         "DCGAN on your CIFAR-10 python batches (--set data.path=DIR)",
-        {**_DCGAN_ADAM, "data.name": "cifar10", "data.batch_size": 64, "model.width": 64, "train.steps": 20000,
-         "log.sample_every": 1000, "log.checkpoint_every": 1000},
+        {**_FILES_DCGAN, "data.name": "cifar10", "train.steps": 20000},
     ),
     "mnist5k-cgan": (
         "conditional GAN on mnist5k: DCGAN pair, class one-hot into G, projection D (Miyato & Koyama)",

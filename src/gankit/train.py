@@ -37,6 +37,9 @@ class StepStats:
     d_fake: float  # mean sigmoid(D's output) on the last D update's samples
 
 
+RANK_SEED_STRIDE = 7_919  # under DDP, rank r's own streams (dropout, augmentations) are seeded seed + r x this prime
+
+
 def sample_z(G: nn.Module, m: int, noise: Prior | torch.Generator) -> torch.Tensor:
     """m noise vectors z ~ p_z, shape (m, G.z_dim), drawn from ``noise``: N(0, I), or
     U(-sqrt 3, sqrt 3)^z_dim for a G built with ``model.noise=uniform`` (``models.sample_noise``)."""
@@ -290,14 +293,14 @@ class Trainer:
         self.G = distributed.wrap(G, self.device, shard, cfg.model.sync_bn)
         self.D = distributed.wrap(D, self.device, shard, cfg.model.sync_bn)
         if shard.rank:
-            torch.manual_seed(cfg.seed + 7_919 * shard.rank)
+            torch.manual_seed(cfg.seed + RANK_SEED_STRIDE * shard.rank)
         self.batches = Batches(self.data, cfg.data.batch_size, seed=cfg.seed, device=self.device, shard=shard)
         self.noise = Prior(cfg.seed + 1, self.device, shard)
         # (seed + 2 seeds the fixed z of the sample grids.)
         self.labels = Prior(cfg.seed + 3, self.device, shard) if self.num_classes else None
         # The objective's own random stream (augmentations, penalty interpolates): seed + 4 on
         # one process; under DDP each rank draws its own (same in distribution, not draw for draw).
-        self.objective = build_objective(cfg, seed=cfg.seed + 4 + 7_919 * shard.rank)
+        self.objective = build_objective(cfg, seed=cfg.seed + 4 + RANK_SEED_STRIDE * shard.rank)
         self.precision = Precision(cfg.train.precision, self.device.type, (self.opt_G, self.opt_D))
         self.step = 0
         self.lr_scale = 1.0  # lowered by NaN rollbacks

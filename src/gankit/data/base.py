@@ -158,6 +158,11 @@ class Batches:
         self._toy_gen.set_state(state["toy_gen"])
 
 
+def unit_uniform(n: int, dim: int, generator: torch.Generator) -> torch.Tensor:
+    """n rows of U(-sqrt 3, sqrt 3)^dim, uniform noise with unit variance, drawn on ``generator``'s device."""
+    return (torch.rand(n, dim, generator=generator, device=generator.device) * 2 - 1) * math.sqrt(3)
+
+
 class Prior:
     """The seeded source of Algorithm 1's noise z (N(0, I) or uniform) and fake labels c ~ U{0..C-1}.
 
@@ -181,8 +186,7 @@ class Prior:
 
     def uniform(self, n: int, dim: int) -> torch.Tensor:
         """This rank's n rows of U(-sqrt 3, sqrt 3)^dim noise (unit variance; ``model.noise=uniform``)."""
-        z = (torch.rand(n * self.shard.world, dim, generator=self.generator, device=self.device) * 2 - 1) * math.sqrt(3)
-        return self.shard.take(z)
+        return self.shard.take(unit_uniform(n * self.shard.world, dim, self.generator))
 
     def classes(self, n: int, num_classes: int) -> torch.Tensor:
         """This rank's n labels drawn uniformly from 0..num_classes-1, (n,) int64."""

@@ -11,11 +11,11 @@ and maps (z, y) with y (N,) int64 to samples; D has ``conditional`` set to
 
 from __future__ import annotations
 
-import math
 
 import torch
 from torch import nn
 
+from gankit.data.base import unit_uniform
 from gankit.errors import GankitError
 from gankit.models.conditional import CONDITIONAL_KINDS
 from gankit.models.dcgan import DCGANDiscriminator, DCGANGenerator
@@ -42,7 +42,7 @@ def sample_noise(G: nn.Module, m: int, generator: torch.Generator) -> torch.Tens
     (``noise: 'uniform'`` in goodfeli/adversarial's mnist.yaml, drawn in ``Generator.get_noise``).
     """
     if getattr(G, "noise", "gaussian") == "uniform":
-        return (torch.rand(m, G.z_dim, generator=generator) * 2 - 1) * math.sqrt(3)
+        return unit_uniform(m, G.z_dim, generator)
     return torch.randn(m, G.z_dim, generator=generator)
 
 
