@@ -1,6 +1,7 @@
 """Training speed, like for like: gankit's step against a plain pytorch/examples-style loop.
 
-Both loops train THE SAME nets (one copy of the preset's G and D each, same initial weights),
+Both loops train THE SAME nets (one copy of the preset's G and D each, same initial weights;
+self-conditioning off, ``model.clusters=0``, since the plain loop has no cluster labels),
 on the same data tensor, at the same batch size and thread count, and do the same work per step: a discriminator update on a fresh data minibatch and
 m fresh samples, then a generator update on m *fresh* noise samples (Algorithm 1; the
 pytorch/examples dcgan reuses the D step's fake batch for G, which is less work, so here it
@@ -122,8 +123,9 @@ def matmul_gflops(device: torch.device, n: int = 1024, reps: int = 8) -> float:
 
 def measure(args, threads: int) -> dict:
     torch.set_num_threads(threads)
-    overrides = {**config.parse_sets(args.set), "train.threads": threads, "train.device": args.device,
-                 "train.precision": args.precision, "seed": 0}
+    # The plain loop has no cluster labels: the preset's nets without self-conditioning, unless --set says.
+    overrides = {"model.clusters": 0, **config.parse_sets(args.set), "train.threads": threads,
+                 "train.device": args.device, "train.precision": args.precision, "seed": 0}
     trainer = Trainer(config.resolve(args.preset, overrides))
     m = trainer.cfg.data.batch_size * trainer.cfg.train.k
     torch.set_num_threads(threads)

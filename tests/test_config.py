@@ -115,7 +115,7 @@ def test_every_remedy_together_is_a_valid_config():
     cfg = config.resolve("mnist5k-dcgan", {"train.loss": "gan", "train.gp": 10, "train.r1": 1,
                                            "train.label_smoothing": 0.1, "train.augment": "translation,cutout,color",
                                            "model.pack": 2, "model.mbstd": 4, "model.spectral_norm": True,
-                                           "train.ema": 0.999})
+                                           "train.ema": 0.999, "model.clusters": 0})  # (packs mix clusters)
     assert (cfg.model.pack, cfg.model.mbstd, cfg.train.augment) == (2, 4, "translation,cutout,color")
 
 

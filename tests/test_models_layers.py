@@ -50,7 +50,7 @@ def test_spectral_norm_makes_each_layer_one_lipschitz():
 @pytest.mark.parametrize("family, shape", [("mlp", (2,)), ("dcgan", (3, 28, 28))])
 def test_remedies_change_what_d_sees_and_returns(family, shape):
     over = {"model.family": family, "model.width": 8, "model.depth": 2, "model.pack": 4, "model.mbstd": 2,
-            "model.spectral_norm": True, "data.batch_size": 16}
+            "model.spectral_norm": True, "data.batch_size": 16, "model.clusters": 0}
     cfg = config.resolve("ring8" if family == "mlp" else "mnist5k-dcgan", over).model
     torch.manual_seed(0)
     _, D = build(cfg, shape)

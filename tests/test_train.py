@@ -109,8 +109,11 @@ def run_steps(cfg, n):
 # Every remedy on at once: penalties, smoothing, packing, minibatch stddev, spectral norm (its
 # power-iteration buffers), DiffAugment (its own random stream) and the weight average.
 ALL_TOY_REMEDIES = {"train.gp": 1.0, "train.r1": 1.0, "train.label_smoothing": 0.1, "model.pack": 2,
-                    "model.mbstd": 4, "model.spectral_norm": True, "train.ema": 0.9}
+                    "model.mbstd": 4, "model.spectral_norm": True, "train.ema": 0.9, "model.clusters": 0}
 ALL_IMAGE_REMEDIES = {**ALL_TOY_REMEDIES, "train.augment": "translation,cutout,color"}
+# Self-conditioning refuses packs (a pack would mix clusters): every other remedy with it.
+SELF_CONDITIONED_TOY = {**ALL_TOY_REMEDIES, "model.pack": 1, "model.clusters": 5}
+SELF_CONDITIONED_IMAGE = {**ALL_IMAGE_REMEDIES, "model.pack": 1, "model.clusters": 5}
 
 
 @pytest.mark.parametrize("preset, over", [
@@ -121,6 +124,8 @@ ALL_IMAGE_REMEDIES = {**ALL_TOY_REMEDIES, "train.augment": "translation,cutout,c
     ("ring8", ALL_TOY_REMEDIES),
     ("ring8", {"train.loss": "wgan", "train.gp": 10.0}),
     ("mnist5k-dcgan", {"model.width": 4, "data.batch_size": 8, **ALL_IMAGE_REMEDIES}),
+    ("ring8", SELF_CONDITIONED_TOY),
+    ("mnist5k-dcgan", {"model.width": 4, "data.batch_size": 8, **SELF_CONDITIONED_IMAGE}),
     ("mnist5k-acgan", {"model.width": 4, "data.batch_size": 8, "train.loss": "hinge", "train.gp": 1.0,
                        "train.r1": 1.0, "model.spectral_norm": True, "model.mbstd": 4, "train.augment": "color"}),
 ])
@@ -138,6 +143,8 @@ def test_two_seeded_runs_are_bit_identical(preset, over):
 @pytest.mark.parametrize("preset, over", [
     ("ring8", ALL_TOY_REMEDIES),
     ("mnist5k-dcgan", {"model.width": 4, "data.batch_size": 8, **ALL_IMAGE_REMEDIES}),
+    ("ring8", SELF_CONDITIONED_TOY),
+    ("mnist5k-dcgan", {"model.width": 4, "data.batch_size": 8, **SELF_CONDITIONED_IMAGE}),
 ])
 def test_resume_with_every_remedy_on_is_bit_identical(tmp_path, preset, over):
     base = {"train.steps": 6, "log.checkpoint_every": 3, "log.sample_every": 3, "log.every": 1}

@@ -46,6 +46,7 @@ class ModelConfig:
     spectral_norm: bool = False  # mlp/dcgan: spectral normalization of D's layers, no BatchNorm in D (Miyato 2018)
     pack: int = 1  # mlp/dcgan: PacGAN, D judges packs of this many samples at once (Lin et al. 2018; 1: off)
     mbstd: int = 0  # mlp/dcgan: minibatch standard deviation over groups of this size before D's last layer (0: off)
+    clusters: int = 0  # mlp/dcgan: self-conditioning on this many k-means clusters of the data (Liu 2020; 0: off)
     g_batchnorm: bool = False  # paper-mlp: BatchNorm before G's hidden ReLUs (DCGAN's cure for collapse; not in 2014)
 
 
@@ -292,6 +293,13 @@ def validate(cfg: Config) -> Config:
     _check(not m.mbstd or (d.batch_size // m.pack) % m.mbstd == 0, "model.mbstd",
            f"group size {m.mbstd} must divide the {d.batch_size // m.pack} inputs D sees per minibatch "
            f"(data.batch_size / model.pack)")
+    _check(m.clusters == 0 or m.clusters >= 2, "model.clusters", f"must be 0 (off) or >= 2, got {m.clusters}")
+    if m.clusters:
+        _check(m.family in ("mlp", "dcgan"), "model.clusters", f"needs model.family mlp or dcgan, got {m.family}")
+        _check(not m.conditional, "model.clusters",
+               f"conditions on clusters instead of classes; model.conditional={m.conditional} needs clusters=0")
+        _check(m.pack == 1, "model.clusters", f"packs mix samples of different clusters; model.pack={m.pack} "
+                                              f"needs clusters=0")
     if t.plain:
         for key, value in PLAIN_GAME.items():
             section, _, name = key.partition(".")

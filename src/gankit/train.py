@@ -22,6 +22,7 @@ from gankit import checkpoint, config as config_lib, distributed
 from gankit.data import Batches, Prior, TensorData, ToyDistribution, load_dataset, select_classes
 from gankit.errors import GankitError
 from gankit.models import build, sample_noise
+from gankit.models.clusters import FIT_POINTS, cluster_code, cluster_of, set_clusters
 from gankit.objectives import Objective, build_objective
 from gankit.precision import FP32, Precision
 from gankit.runs import generate
@@ -56,9 +57,19 @@ def sample_labels(m: int, num_classes: int, labels: Prior | torch.Generator) -> 
     return torch.randint(num_classes, (m,), generator=labels)
 
 
-def _generate(G: nn.Module, z: torch.Tensor, y: torch.Tensor | None) -> torch.Tensor:
-    """G(z), or G(z, y) for a conditional G."""
-    return G(z) if y is None else G(z, y)
+def _samples(G: nn.Module, m: int, noise: Prior | torch.Generator,
+             labels: Prior | torch.Generator | None) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """m samples of G on fresh noise, and the labels D judges them with (None: D takes none).
+
+    A conditional G (``labels`` given) makes G(z, c) for c ~ Uniform{0..C-1} drawn from
+    ``labels``; a self-conditioned G makes G(z) with the cluster code it reads off z
+    (``gankit.models.clusters``), and that code is the label.
+    """
+    z = sample_z(G, m, noise)
+    if labels is not None:
+        c = sample_labels(m, G.num_classes, labels)
+        return G(z, c), c
+    return G(z), cluster_code(distributed.unwrap(G), z)
 
 
 def discriminator_step(G: nn.Module, D: nn.Module, opt_D: torch.optim.Optimizer, real: torch.Tensor,
@@ -72,7 +83,8 @@ def discriminator_step(G: nn.Module, D: nn.Module, opt_D: torch.optim.Optimizer,
 
     Conditional (``labels`` given): the m fake samples are generated for labels c drawn
     uniformly from ``labels``; a cGAN D judges (x, y) and (G(z, c), c); an ACGAN D also
-    descends its class terms (see ``gankit.objectives``).
+    descends its class terms (see ``gankit.objectives``). Self-conditioned
+    (``model.clusters``): D judges (x, cluster of x) and (G(z), G's cluster code of z).
 
     Args:
         real: the minibatch, (m, *shape).
@@ -85,13 +97,12 @@ def discriminator_step(G: nn.Module, D: nn.Module, opt_D: torch.optim.Optimizer,
     Returns:
         (d_loss, real_logits, fake_logits), detached; the logits are the real/fake ones, (m,).
     """
-    fake_labels = None
-    if labels is not None:
-        if real_labels is None:
-            raise GankitError("a conditional discriminator step needs the minibatch's labels")
-        fake_labels = sample_labels(len(real), G.num_classes, labels)
+    if labels is not None and real_labels is None:
+        raise GankitError("a conditional discriminator step needs the minibatch's labels")
+    if labels is None:  # a self-conditioned D judges the data with their clusters (else None)
+        real_labels = cluster_of(distributed.unwrap(D), real)
     with torch.no_grad(), precision.autocast():  # the D step needs no gradient through G
-        fake = _generate(G, sample_z(G, len(real), noise), fake_labels)
+        fake, fake_labels = _samples(G, len(real), noise, labels)
     with precision.autocast():  # D's forward passes; the objective computes the loss in float32
         d_loss, real_logits, fake_logits = objective.discriminator_loss(D, real, fake, real_labels, fake_labels)
     precision.step(d_loss, opt_D)
@@ -123,9 +134,9 @@ def generator_step(G: nn.Module, D: nn.Module, opt_G: torch.optim.Optimizer, m: 
     The step differentiates through D but must not change it (``frozen``).
     Conditional (``labels`` given): the samples are generated for fresh uniform labels c.
     """
-    fake_labels = None if labels is None else sample_labels(m, G.num_classes, labels)
     with frozen(D) as D_fixed, precision.autocast():
-        g_loss = objective.generator_loss(D_fixed, _generate(G, sample_z(G, m, noise), fake_labels), fake_labels)
+        fake, fake_labels = _samples(G, m, noise, labels)
+        g_loss = objective.generator_loss(D_fixed, fake, fake_labels)
     precision.step(g_loss, opt_G)
     return g_loss.detach()
 
@@ -283,6 +294,10 @@ class Trainer:
         # noise, fake labels and data order have their own, so changing one never shifts the others.
         torch.manual_seed(cfg.seed)
         G, D = build(cfg.model, self.data.shape, self.num_classes)
+        if cfg.model.clusters:  # self-conditioning: k-means of the data (or of a draw from a toy distribution)
+            points = self.data.x if isinstance(self.data, TensorData) else self.data.sample(
+                FIT_POINTS, torch.Generator().manual_seed(cfg.seed))
+            set_clusters(G, D, points, cfg.seed)
         if hasattr(G, "init_bias_from_marginals") and isinstance(self.data, TensorData):
             G.init_bias_from_marginals(self.data.x.cpu())  # the 2014 code's output bias (models.mlp)
         G, D = G.to(self.device), D.to(self.device)

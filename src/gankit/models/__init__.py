@@ -11,12 +11,14 @@ and maps (z, y) with y (N,) int64 to samples; D has ``conditional`` set to
 
 from __future__ import annotations
 
+import dataclasses
 
 import torch
 from torch import nn
 
 from gankit.data.base import unit_uniform
 from gankit.errors import GankitError
+from gankit.models.clusters import self_conditioned
 from gankit.models.conditional import CONDITIONAL_KINDS
 from gankit.models.dcgan import DCGANDiscriminator, DCGANGenerator
 from gankit.models.mlp import MaxoutDiscriminator, MLPDiscriminator, MLPGenerator, PaperGenerator
@@ -56,7 +58,11 @@ def build(cfg, shape: tuple[int, ...], num_classes: int = 0) -> tuple[nn.Module,
         num_classes: the data's number of classes; used (and needed, >= 2) only when
             ``cfg.conditional`` is set.
     """
-    G, D = _pair(cfg, shape, num_classes)
+    if getattr(cfg, "clusters", 0):  # self-conditioning: a cGAN pair on k clusters, G unconditional outside
+        G, D = self_conditioned(*_pair(dataclasses.replace(cfg, conditional="cgan", clusters=0), shape, cfg.clusters),
+                                cfg.clusters, shape)
+    else:
+        G, D = _pair(cfg, shape, num_classes)
     G.noise = cfg.noise
     return G, D
 

@@ -39,7 +39,8 @@ def train_on_classes(classes: tuple[int, ...], steps: int, seed: int):
     cfg = config.resolve("mnist5k-dcgan", {"data.classes": ",".join(map(str, classes)), "train.steps": steps,
                                            "seed": seed, "train.threads": 1,
                                            # the preset as this demo was measured with (before issue 10's tuning)
-                                           "train.lr_g": 1e-3, "train.lr_d": 2e-4, "train.ema": 0.0})
+                                           "train.lr_g": 1e-3, "train.lr_d": 2e-4, "train.ema": 0.0,
+                                           "model.clusters": 0})
     trainer = Trainer(cfg)
     for _ in range(steps):
         trainer.train_step()
