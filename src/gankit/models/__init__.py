@@ -7,6 +7,10 @@ Conditional pairs (``model.conditional``, families mlp and dcgan): G has ``num_c
 and maps (z, y) with y (N,) int64 to samples; D has ``conditional`` set to
 - ``"cgan"``: D(x, y) -> logits (N,);
 - ``"acgan"``: D(x) -> logits (N, 1 + C): the real/fake logit, then the class logits.
+
+Self-conditioned pairs (``model.clusters`` = k, ``gankit.models.clusters``) wrap a cGAN pair
+on k clusters: G(z) reads its cluster off z (``num_classes`` 0: unconditional outside), D(x, c)
+judges x with cluster c, or with x's nearest centroid when not given one.
 """
 
 from __future__ import annotations
@@ -59,8 +63,8 @@ def build(cfg, shape: tuple[int, ...], num_classes: int = 0) -> tuple[nn.Module,
             ``cfg.conditional`` is set.
     """
     if getattr(cfg, "clusters", 0):  # self-conditioning: a cGAN pair on k clusters, G unconditional outside
-        G, D = self_conditioned(*_pair(dataclasses.replace(cfg, conditional="cgan", clusters=0), shape, cfg.clusters),
-                                cfg.clusters, shape)
+        inner = dataclasses.replace(cfg, conditional="cgan", clusters=0)
+        G, D = self_conditioned(*_pair(inner, shape, cfg.clusters), cfg.clusters, shape)
     else:
         G, D = _pair(cfg, shape, num_classes)
     G.noise = cfg.noise
