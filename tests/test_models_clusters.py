@@ -123,6 +123,24 @@ def test_image_data_are_clustered_in_pixel_space():
     assert_close(frequencies[dark], torch.tensor(1 / 3))
 
 
+def test_more_clusters_than_data_points_is_one_line_from_the_cli(tmp_path):
+    import subprocess
+    import sys
+
+    import numpy as np
+
+    data = tmp_path / "five.npz"
+    np.savez(data, x=np.zeros((5, 1, 8, 8), dtype=np.float32))
+    out = subprocess.run([sys.executable, "-m", "gankit", "train", "mnist5k-dcgan", "--out", str(tmp_path / "run"),
+                          "--set", "data.name=npz", f"data.path={data}", "model.clusters=6", "model.width=4",
+                          "data.batch_size=4", "train.steps=1"], capture_output=True, text=True)
+    assert out.returncode != 0
+    assert out.stderr.strip().splitlines()[-1] == (
+        "gankit: error: model.clusters=6: needs between 2 and as many clusters as data points (5)")
+    assert "Traceback" not in out.stderr
+    assert not (tmp_path / "run").exists()  # refused before anything was written
+
+
 @pytest.mark.parametrize("over, key", [
     ({"model.clusters": 1}, "model.clusters"),
     ({"model.clusters": 4, "model.pack": 2}, "model.clusters"),

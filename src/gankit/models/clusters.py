@@ -23,6 +23,8 @@ import math
 import torch
 from torch import nn
 
+from gankit.errors import GankitError
+
 FIT_POINTS = 20_000  # k-means runs on at most this many points (drawn with the run's seed)
 
 
@@ -37,9 +39,14 @@ def fit_clusters(x: torch.Tensor, k: int, seed: int) -> tuple[torch.Tensor, torc
     Returns:
         (centroids (k, prod(...)), frequencies (k,)): every point of ``x`` is assigned to its
         nearest centroid and the frequencies are the clusters' shares (float32, summing to 1).
+
+    Raises:
+        GankitError: more clusters than data points.
     """
     from sklearn.cluster import KMeans
 
+    if not 2 <= k <= len(x):
+        raise GankitError(f"model.clusters={k}: needs between 2 and as many clusters as data points ({len(x)})")
     flat = x.reshape(len(x), -1).float().cpu()
     fit = flat
     if len(flat) > FIT_POINTS:
