@@ -22,8 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-# Self-conditioning off: these figures were measured with the unconditional generator (and inverting
-# a self-conditioned one moves z within the cluster it starts in, docs/metrics.md).
+# Self-conditioning off: the figures in docs/BENCHMARKS.md were measured with the unconditional generator.
 RUNS = {"classes 0-4": ["--set", "data.classes=0,1,2,3,4", "train.threads=1", "model.clusters=0"],
         "all classes": ["--set", "train.threads=1", "model.clusters=0"]}
 

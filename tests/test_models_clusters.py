@@ -11,6 +11,7 @@ from gankit.data import TensorData
 from gankit.loop import fit
 from gankit.models import build
 from gankit.models.clusters import fit_clusters, nearest
+from gankit.invert import invert
 from gankit.runs import generate, load_discriminator, load_run
 from gankit.train import Trainer
 
@@ -23,7 +24,7 @@ def ring8(**over):
 
 def self_conditioned(frequencies, noise="gaussian"):
     G, _ = build(config.apply(ring8(), {"model.clusters": len(frequencies), "model.noise": noise}).model, (2,))
-    G.set_frequencies(torch.tensor(frequencies))
+    G.set_clusters(torch.zeros(len(frequencies), 2), torch.tensor(frequencies))
     return G
 
 
@@ -45,6 +46,26 @@ def test_the_code_depends_on_z0_alone_and_rises_with_it():
     assert (codes.diff() >= 0).all()
     # Quartiles of N(0, 1): z0 < -0.674 -> 0, < 0 -> 1, else 2.
     assert_close(G.code(torch.tensor([[-0.7, 5.0], [-0.6, -5.0], [0.01, 0.0]])), torch.tensor([0, 1, 2]))
+
+
+@pytest.mark.parametrize("noise", ["gaussian", "uniform"])
+def test_code_z0_selects_each_code(noise):
+    G = self_conditioned([0.5, 0.3, 0.15, 0.04, 0.01], noise)
+    codes = torch.arange(5)
+    z = torch.randn(5, G.z_dim)
+    z[:, 0] = G.code_z0(codes)
+    assert torch.equal(G.code(z), codes)
+
+
+def test_inverting_holds_z0_at_each_images_nearest_cluster():
+    trainer = Trainer(ring8())
+    for _ in range(4):
+        trainer.train_step()
+    G = trainer.sampler
+    x = torch.randn(40, 2)
+    inv = invert(G, x, steps=30, restarts=2)
+    assert torch.equal(G.code(inv.z), nearest(x, G.centroids))
+    assert_close(inv.reconstructions, G.eval()(inv.z))
 
 
 def test_g_is_unconditional_outside_and_conditional_inside():
@@ -105,7 +126,9 @@ def test_the_clusters_are_saved_with_g_and_loaded_with_the_run(tmp_path):
     trainer = fit(ring8(), tmp_path / "run")
     run = load_run(tmp_path / "run")
     assert torch.equal(run.G.cdf, trainer.sampler.cdf)
+    assert torch.equal(run.G.centroids, trainer.sampler.centroids)
     assert torch.equal(load_discriminator(run).centroids, trainer.D.centroids)
+    assert torch.equal(trainer.D.centroids, trainer.sampler.centroids)  # one set of clusters for both players
     assert torch.equal(generate(run.G, 50, seed=1), generate(trainer.sampler, 50, seed=1))
 
 

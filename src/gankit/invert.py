@@ -19,7 +19,9 @@ The restart with the lowest objective wins; ``error`` is its pixel mean squared 
 (images in [-1, 1]). Latent optimisation of this kind is the "projection" of Zhu et al.
 (2016, iGAN) and the recall test of Webster et al. (2019, "Detecting overfitting of deep
 generative networks via latent recovery"). A conditional G is inverted with the given
-labels (z only is searched, the class is held fixed).
+labels (z only is searched, the class is held fixed). A self-conditioned G
+(``model.clusters``) reads its cluster off z_0 through a step function with no gradient: z_0
+is set to select the image's nearest cluster and held there, and the rest of z is searched.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ import torch
 from torch import nn
 
 from gankit.errors import GankitError
+from gankit.models.clusters import start_codes
 
 
 @dataclass
@@ -176,6 +179,10 @@ def invert(G: nn.Module, x: torch.Tensor, labels: torch.Tensor | None = None, *,
     radius = float(G.z_dim) ** 0.5
     if sphere:
         z0 = z0 * (radius / z0.norm(dim=2, keepdim=True))
+    code = start_codes(G, x.to(device, torch.float32))  # a self-conditioned G: each image's cluster, held fixed
+    if code is not None:
+        code = code.cpu().repeat_interleave(r)  # one per row of the batches below
+        z0[:, :, 0] = code.view(n, r)
     was_training = G.training
     G.eval()
     zs, recons, errors = [], [], []
@@ -190,6 +197,7 @@ def invert(G: nn.Module, x: torch.Tensor, labels: torch.Tensor | None = None, *,
             with torch.no_grad():
                 target_f = _features(net, target)
             z = z0[start : start + b].reshape(b * r, G.z_dim).to(device).clone().requires_grad_(True)
+            code_b = None if code is None else code[start * r : (start + b) * r].to(device)
             opt = torch.optim.Adam([z], lr=lr)
             for _ in range(steps):
                 objective = _objective(G, z, yb, target, net, target_f, feature_weight)
@@ -199,6 +207,9 @@ def invert(G: nn.Module, x: torch.Tensor, labels: torch.Tensor | None = None, *,
                 if sphere:
                     with torch.no_grad():
                         z.mul_(radius / z.norm(dim=1, keepdim=True).clamp_min(1e-12))
+                if code_b is not None:
+                    with torch.no_grad():
+                        z[:, 0] = code_b
             with torch.no_grad():
                 objective = _objective(G, z, yb, target, net, target_f, feature_weight).view(b, r)
                 best = objective.argmin(1) + torch.arange(b, device=device) * r

@@ -11,9 +11,10 @@ Sage et al. (2018, "Logo synthesis and manipulation with clustered GANs") cluste
 To the outside G stays unconditional, a function of z alone: the code is read off z's first
 coordinate through the clusters' cumulative frequencies (c = the cluster whose share of the
 unit interval holds Phi(z_0)), so c ~ the cluster frequencies whenever z ~ p_z, and sampling,
-evaluation, interpolation and inversion see an ordinary G(z). The clusters' cumulative
-frequencies are a buffer of G, their centroids one of D, saved with the weights; D shown an image
-without a cluster judges it with its nearest centroid's.
+evaluation and interpolation see an ordinary G(z). The clusters' centroids and cumulative
+frequencies are buffers of the players, saved with their weights; D shown an image without a
+cluster judges it with its nearest centroid's, and inverting G (``gankit.invert``) fixes z_0 to
+the image's nearest cluster, since the code, a step function of z_0, has no gradient.
 """
 
 from __future__ import annotations
@@ -69,19 +70,37 @@ class SelfConditionedGenerator(nn.Module):
     Args:
         inner: a conditional generator with ``num_classes`` = k (``inner(z, y)``).
         k: the number of clusters.
+        features: the size of one flattened sample (the centroids' length).
 
-    ``set_frequencies`` stores the clusters' shares; until then they are equal.
+    ``set_clusters`` stores the clusters' centroids and shares; until then the shares are
+    equal and the centroids 0. G keeps the centroids to tell which cluster an image belongs
+    to when it is inverted (``start_codes``).
     """
 
     num_classes = 0  # unconditional to every caller: the code comes from z
 
-    def __init__(self, inner: nn.Module, k: int):
+    def __init__(self, inner: nn.Module, k: int, features: int):
         super().__init__()
         self.inner, self.clusters, self.z_dim = inner, k, inner.z_dim
         self.register_buffer("cdf", torch.arange(1, k + 1, dtype=torch.float32) / k)
+        self.register_buffer("centroids", torch.zeros(k, features))
 
-    def set_frequencies(self, frequencies: torch.Tensor) -> None:
+    def set_clusters(self, centroids: torch.Tensor, frequencies: torch.Tensor) -> None:
+        self.centroids.copy_(centroids)
         self.cdf.copy_(torch.cumsum(frequencies.double(), 0).float())
+
+    def code_z0(self, codes: torch.Tensor) -> torch.Tensor:
+        """A z_0 for each code (N,): the middle of the code's share of the unit interval, mapped
+        back through Phi (or the uniform noise's distribution function); ``code`` inverts it."""
+        lo = torch.cat([self.cdf.new_zeros(1), self.cdf[:-1]])[codes]
+        u = ((lo + self.cdf[codes]) / 2).clamp(1e-6, 1 - 1e-6)
+        if getattr(self, "noise", "gaussian") == "uniform":
+            return (2 * u - 1) * math.sqrt(3.0)
+        return torch.special.ndtri(u)
+
+    def start_codes(self, x: torch.Tensor) -> torch.Tensor:
+        """The z_0 that selects each image's nearest cluster, (N,): where inverting G starts and stays."""
+        return self.code_z0(nearest(x.reshape(len(x), -1).float(), self.centroids))
 
     def code(self, z: torch.Tensor) -> torch.Tensor:
         """The cluster G draws for each z, (N,) int64: where u = Phi(z_0) falls in the cumulative
@@ -128,14 +147,19 @@ class SelfConditionedDiscriminator(nn.Module):
 
 def self_conditioned(G: nn.Module, D: nn.Module, k: int, shape: tuple[int, ...]) -> tuple[nn.Module, nn.Module]:
     """Wrap a cGAN pair on k classes into a self-conditioned pair on k clusters."""
-    return SelfConditionedGenerator(G, k), SelfConditionedDiscriminator(D, k, math.prod(shape))
+    return SelfConditionedGenerator(G, k, math.prod(shape)), SelfConditionedDiscriminator(D, k, math.prod(shape))
 
 
 def set_clusters(G: nn.Module, D: nn.Module, x: torch.Tensor, seed: int) -> None:
     """Fit the clusters of the data ``x`` (``fit_clusters``) into a self-conditioned pair."""
     centroids, frequencies = fit_clusters(x, G.clusters, seed)
-    G.set_frequencies(frequencies)
+    G.set_clusters(centroids, frequencies)
     D.set_centroids(centroids)
+
+
+def start_codes(G: nn.Module, x: torch.Tensor) -> torch.Tensor | None:
+    """For a self-conditioned G, the z_0 selecting each image's nearest cluster (``invert``), else None."""
+    return G.start_codes(x) if isinstance(G, SelfConditionedGenerator) else None
 
 
 def cluster_code(G: nn.Module, z: torch.Tensor) -> torch.Tensor | None:
