@@ -35,7 +35,7 @@ import torch
 from torch import nn
 
 from gankit.errors import GankitError
-from gankit.models.clusters import start_codes
+from gankit.models.clusters import start_z0
 
 
 @dataclass
@@ -179,10 +179,10 @@ def invert(G: nn.Module, x: torch.Tensor, labels: torch.Tensor | None = None, *,
     radius = float(G.z_dim) ** 0.5
     if sphere:
         z0 = z0 * (radius / z0.norm(dim=2, keepdim=True))
-    code = start_codes(G, x.to(device, torch.float32))  # a self-conditioned G: each image's cluster, held fixed
-    if code is not None:
-        code = code.cpu().repeat_interleave(r)  # one per row of the batches below
-        z0[:, :, 0] = code.view(n, r)
+    held = start_z0(G, x.to(device, torch.float32))  # a self-conditioned G: the z_0 of each image's cluster
+    if held is not None:
+        held = held.cpu().repeat_interleave(r)  # one per row of the batches below
+        z0[:, :, 0] = held.view(n, r)
     was_training = G.training
     G.eval()
     zs, recons, errors = [], [], []
@@ -197,7 +197,7 @@ def invert(G: nn.Module, x: torch.Tensor, labels: torch.Tensor | None = None, *,
             with torch.no_grad():
                 target_f = _features(net, target)
             z = z0[start : start + b].reshape(b * r, G.z_dim).to(device).clone().requires_grad_(True)
-            code_b = None if code is None else code[start * r : (start + b) * r].to(device)
+            held_b = None if held is None else held[start * r : (start + b) * r].to(device)
             opt = torch.optim.Adam([z], lr=lr)
             for _ in range(steps):
                 objective = _objective(G, z, yb, target, net, target_f, feature_weight)
@@ -207,9 +207,9 @@ def invert(G: nn.Module, x: torch.Tensor, labels: torch.Tensor | None = None, *,
                 if sphere:
                     with torch.no_grad():
                         z.mul_(radius / z.norm(dim=1, keepdim=True).clamp_min(1e-12))
-                if code_b is not None:
+                if held_b is not None:
                     with torch.no_grad():
-                        z[:, 0] = code_b
+                        z[:, 0] = held_b
             with torch.no_grad():
                 objective = _objective(G, z, yb, target, net, target_f, feature_weight).view(b, r)
                 best = objective.argmin(1) + torch.arange(b, device=device) * r

@@ -74,7 +74,7 @@ class SelfConditionedGenerator(nn.Module):
 
     ``set_clusters`` stores the clusters' centroids and shares; until then the shares are
     equal and the centroids 0. G keeps the centroids to tell which cluster an image belongs
-    to when it is inverted (``start_codes``).
+    to when it is inverted (``start_z0``).
     """
 
     num_classes = 0  # unconditional to every caller: the code comes from z
@@ -98,7 +98,7 @@ class SelfConditionedGenerator(nn.Module):
             return (2 * u - 1) * math.sqrt(3.0)
         return torch.special.ndtri(u)
 
-    def start_codes(self, x: torch.Tensor) -> torch.Tensor:
+    def start_z0(self, x: torch.Tensor) -> torch.Tensor:
         """The z_0 that selects each image's nearest cluster, (N,): where inverting G starts and stays."""
         return self.code_z0(nearest(x.reshape(len(x), -1).float(), self.centroids))
 
@@ -157,9 +157,9 @@ def set_clusters(G: nn.Module, D: nn.Module, x: torch.Tensor, seed: int) -> None
     D.set_centroids(centroids)
 
 
-def start_codes(G: nn.Module, x: torch.Tensor) -> torch.Tensor | None:
+def start_z0(G: nn.Module, x: torch.Tensor) -> torch.Tensor | None:
     """For a self-conditioned G, the z_0 selecting each image's nearest cluster (``invert``), else None."""
-    return G.start_codes(x) if isinstance(G, SelfConditionedGenerator) else None
+    return G.start_z0(x) if isinstance(G, SelfConditionedGenerator) else None
 
 
 def cluster_code(G: nn.Module, z: torch.Tensor) -> torch.Tensor | None:
