@@ -22,7 +22,7 @@ from gankit import checkpoint, config as config_lib, distributed
 from gankit.data import Batches, Prior, TensorData, ToyDistribution, load_dataset, select_classes
 from gankit.errors import GankitError
 from gankit.models import build, sample_noise
-from gankit.models.clusters import FIT_POINTS, cluster_code, cluster_of, set_clusters
+from gankit.models.clusters import cluster_code, cluster_of, set_clusters
 from gankit.objectives import Objective, build_objective
 from gankit.precision import FP32, Precision
 from gankit.runs import generate
@@ -294,10 +294,8 @@ class Trainer:
         # noise, fake labels and data order have their own, so changing one never shifts the others.
         torch.manual_seed(cfg.seed)
         G, D = build(cfg.model, self.data.shape, self.num_classes)
-        if cfg.model.clusters:  # self-conditioning: k-means of the data (or of a draw from a toy distribution)
-            points = self.data.x if isinstance(self.data, TensorData) else self.data.sample(
-                FIT_POINTS, torch.Generator().manual_seed(cfg.seed))
-            set_clusters(G, D, points, cfg.seed)
+        if cfg.model.clusters:  # self-conditioning: k-means of the data
+            set_clusters(G, D, self.data, cfg.seed)
         if hasattr(G, "init_bias_from_marginals") and isinstance(self.data, TensorData):
             G.init_bias_from_marginals(self.data.x.cpu())  # the 2014 code's output bias (models.mlp)
         G, D = G.to(self.device), D.to(self.device)

@@ -62,7 +62,7 @@ def build(cfg, shape: tuple[int, ...], num_classes: int = 0) -> tuple[nn.Module,
         num_classes: the data's number of classes; used (and needed, >= 2) only when
             ``cfg.conditional`` is set.
     """
-    if getattr(cfg, "clusters", 0):  # self-conditioning: a cGAN pair on k clusters, G unconditional outside
+    if cfg.clusters:  # self-conditioning: a cGAN pair on k clusters, G unconditional outside
         inner = dataclasses.replace(cfg, conditional="cgan", clusters=0)
         G, D = self_conditioned(*_pair(inner, shape, cfg.clusters), cfg.clusters, shape)
     else:

@@ -24,6 +24,7 @@ import math
 import torch
 from torch import nn
 
+from gankit.data.base import TensorData, ToyDistribution
 from gankit.errors import GankitError
 
 FIT_POINTS = 20_000  # k-means runs on at most this many points (drawn with the run's seed)
@@ -58,8 +59,10 @@ def fit_clusters(x: torch.Tensor, k: int, seed: int) -> tuple[torch.Tensor, torc
     return centroids, counts / counts.sum()
 
 
-def nearest(flat: torch.Tensor, centroids: torch.Tensor, chunk: int = 8192) -> torch.Tensor:
-    """The index of the nearest centroid (Euclidean) of each row of ``flat`` (N, P), (N,) int64."""
+def nearest(x: torch.Tensor, centroids: torch.Tensor, chunk: int = 8192) -> torch.Tensor:
+    """The index of the nearest centroid (Euclidean) of each of the N points ``x`` (N, ...), flattened to
+    the centroids' length P, (N,) int64."""
+    flat = x.reshape(len(x), -1).float()
     out = [torch.cdist(part, centroids).argmin(1) for part in flat.split(chunk)]
     return torch.cat(out) if out else torch.zeros(0, dtype=torch.int64)
 
@@ -100,7 +103,7 @@ class SelfConditionedGenerator(nn.Module):
 
     def start_z0(self, x: torch.Tensor) -> torch.Tensor:
         """The z_0 that selects each image's nearest cluster, (N,): where inverting G starts and stays."""
-        return self.code_z0(nearest(x.reshape(len(x), -1).float(), self.centroids))
+        return self.code_z0(nearest(x, self.centroids))
 
     def code(self, z: torch.Tensor) -> torch.Tensor:
         """The cluster G draws for each z, (N,) int64: where u = Phi(z_0) falls in the cumulative
@@ -139,7 +142,7 @@ class SelfConditionedDiscriminator(nn.Module):
 
     def assign(self, x: torch.Tensor) -> torch.Tensor:
         """The cluster of each sample: its nearest centroid, (N,) int64."""
-        return nearest(x.reshape(len(x), -1).float(), self.centroids)
+        return nearest(x, self.centroids)
 
     def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         return self.inner(x, self.assign(x) if y is None else y)
@@ -150,8 +153,10 @@ def self_conditioned(G: nn.Module, D: nn.Module, k: int, shape: tuple[int, ...])
     return SelfConditionedGenerator(G, k, math.prod(shape)), SelfConditionedDiscriminator(D, k, math.prod(shape))
 
 
-def set_clusters(G: nn.Module, D: nn.Module, x: torch.Tensor, seed: int) -> None:
-    """Fit the clusters of the data ``x`` (``fit_clusters``) into a self-conditioned pair."""
+def set_clusters(G: nn.Module, D: nn.Module, data: TensorData | ToyDistribution, seed: int) -> None:
+    """Fit the clusters of ``data`` (``fit_clusters``) into a self-conditioned pair: of its points, or
+    of ``FIT_POINTS`` drawn with ``seed`` from a toy distribution."""
+    x = data.x if isinstance(data, TensorData) else data.sample(FIT_POINTS, torch.Generator().manual_seed(seed))
     centroids, frequencies = fit_clusters(x, G.clusters, seed)
     G.set_clusters(centroids, frequencies)
     D.set_centroids(centroids)
