@@ -6,9 +6,10 @@ import torch
 from torch.testing import assert_close
 
 from gankit import GankitError, config
+from gankit.averaging import ema_update
 from gankit.data import Batches, TensorData
 from gankit.loop import fit
-from gankit.train import Trainer, _ema_update, discriminator_step, generator_step, train_step
+from gankit.train import Trainer, discriminator_step, generator_step, train_step
 
 
 def tiny(preset="ring8", **over):
@@ -223,7 +224,7 @@ def test_sgd_schedule_follows_the_paper():
 @pytest.mark.parametrize("n, decay_n", [(1, 2 / 11), (2, 0.2), (50, 0.2)])  # warm-up, then the cap
 def test_average_update_moves_by_one_minus_the_warmed_up_decay(n, decay_n):
     avg, cur = torch.tensor([1.0, -2.0], dtype=torch.float64), torch.tensor([3.0, 2.0], dtype=torch.float64)
-    _ema_update(0.2)([avg], [cur], torch.tensor(n))
+    ema_update(0.2)([avg], [cur], torch.tensor(n))
     assert_close(avg, torch.tensor([1.0, -2.0], dtype=torch.float64) * decay_n + cur * (1 - decay_n))
 
 
