@@ -43,6 +43,7 @@ def test_bad_set_items_name_the_key(item, message):
     ("model.family", "stylegan"), ("log.every", 0), ("train.ema", 1.0), ("train.ema", -0.1),
     ("train.fake_class_weight", -1.0), ("train.loss", "bce"), ("train.gp", -1.0), ("train.r1", -0.5),
     ("train.label_smoothing", 1.0), ("model.pack", 0), ("model.mbstd", -1),
+    ("model.d_extra", -1),
 ])
 def test_out_of_range_values_name_the_key(key, value):
     with pytest.raises(GankitError, match=f"^{key}: "):
@@ -105,6 +106,7 @@ def test_non_finite_learning_rates_are_refused(key, text):
     ("ring8", {"model.pack": 4, "model.mbstd": 3}, r"^model.mbstd: group size 3 must divide the 64 inputs"),
     ("toy1d", {"model.spectral_norm": True}, r"^model.spectral_norm: needs model.family mlp, paper-mlp or dcgan"),
     ("toy1d", {"model.mbstd": 2}, r"^model.mbstd: needs model.family mlp, paper-mlp or dcgan"),
+    ("ring8", {"model.d_extra": 1}, r"^model.d_extra: needs model.family dcgan, got mlp"),
 ])
 def test_meaningless_combinations_name_the_keys(preset, over, message):
     with pytest.raises(GankitError, match=message):

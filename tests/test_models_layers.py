@@ -70,6 +70,23 @@ def test_dcgan_discriminator_default_keeps_batchnorm_and_one_logit_per_sample():
     assert D(torch.randn(5, 1, 28, 28)).shape == (5,)
 
 
+@pytest.mark.parametrize("spectral_norm", [False, True])
+def test_extra_d_layers_add_depth_at_the_last_map_only(spectral_norm):
+    torch.manual_seed(0)
+    plain = DCGANDiscriminator(28, 3, 8, spectral_norm=spectral_norm)
+    deeper = DCGANDiscriminator(28, 3, 8, spectral_norm=spectral_norm, extra=2)
+    convs = [m for m in deeper.modules() if isinstance(m, nn.Conv2d)]
+    assert len(convs) == len([m for m in plain.modules() if isinstance(m, nn.Conv2d)]) + 2
+    for conv in convs[2:4]:  # after the two halvings (28 -> 14 -> 7), before the final 7x7 convolution
+        assert (conv.in_channels, conv.out_channels, conv.kernel_size, conv.stride) == (16, 16, (3, 3), (1, 1))
+    x = torch.randn(6, 3, 28, 28)
+    assert deeper.net[:-1](x).shape == plain.net[:-1](x).shape == (6, 16, 7, 7)  # the map keeps its size
+    assert deeper(x).shape == (6,)
+    norms = sum(isinstance(m, nn.BatchNorm2d) for m in deeper.modules())
+    assert norms == (0 if spectral_norm else 3)  # one per extra layer, beside the second convolution's
+    assert all(nn.utils.parametrize.is_parametrized(c, "weight") == spectral_norm for c in convs)
+
+
 def test_packed_d_judges_the_joint_of_consecutive_samples():
     torch.manual_seed(0)
     D = MLPDiscriminator((2,), hidden=8, depth=1, pack=2)

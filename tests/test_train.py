@@ -6,7 +6,7 @@ import torch
 from torch.testing import assert_close
 
 from gankit import GankitError, config
-from gankit.averaging import ema_update
+from gankit.averaging import ema_update, standing_statistics
 from gankit.data import Batches, TensorData
 from gankit.loop import fit
 from gankit.train import Trainer, discriminator_step, generator_step, train_step
@@ -228,21 +228,76 @@ def test_average_update_moves_by_one_minus_the_warmed_up_decay(n, decay_n):
     assert_close(avg, torch.tensor([1.0, -2.0], dtype=torch.float64) * decay_n + cur * (1 - decay_n))
 
 
-def test_trainer_averages_g_after_every_step_and_keeps_gs_batchnorm_statistics():
+def test_trainer_averages_g_after_every_step_and_samples_with_the_averages_own_batchnorm_statistics():
     t = Trainer(config.resolve("mnist5k-dcgan", {"model.width": 4, "data.batch_size": 8, "train.ema": 0.9}))
+    avg = t.G_avg.module
     t.train_step()  # the first update copies G
-    assert_same(params(t.sampler), params(t.G))
+    assert_same(params(avg), params(t.G))
     for n in range(1, 4):
-        before = params(t.sampler)
+        before = params(avg)
         t.train_step()
         w = 1 - min(0.9, (1 + n) / (10 + n))
-        for avg, old, new in zip(params(t.sampler), before, params(t.G), strict=True):
-            assert_close(avg, old + w * (new - old), rtol=1e-6, atol=1e-7)
-        assert_changed(params(t.sampler), params(t.G))
-    buffers, own = dict(t.sampler.named_buffers()), dict(t.G.named_buffers())
-    assert buffers.keys() == own.keys() and len(own) > 0
-    for name, value in own.items():  # BatchNorm statistics: G's own
-        assert torch.equal(buffers[name], value)
+        for a, old, new in zip(params(avg), before, params(t.G), strict=True):
+            assert_close(a, old + w * (new - old), rtol=1e-6, atol=1e-7)
+        assert_changed(params(avg), params(t.G))
+    own = dict(t.G.named_buffers())
+    assert len(own) > 0 and all(torch.equal(b, own[k]) for k, b in avg.named_buffers())  # the update copies G's
+    expected = copy.deepcopy(avg)
+    standing_statistics(expected, 8, seed=t.cfg.seed + 5)
+    assert t.sampler is avg  # its statistics now measured on the average itself
+    for (name, b), e in zip(avg.named_buffers(), expected.buffers(), strict=True):
+        assert torch.equal(b, e), name
+    means = [k for k in own if k.endswith("running_mean")]
+    assert means and not any(torch.equal(dict(avg.named_buffers())[k], own[k]) for k in means)
+
+
+def _bn_inputs(G, batches):
+    """Each BatchNorm's inputs over G's training-mode passes on ``batches`` (a list of argument tuples)."""
+    seen, hooks = {}, []
+    for name, m in G.named_modules():
+        if isinstance(m, torch.nn.BatchNorm2d):
+            hooks.append(m.register_forward_pre_hook(lambda mod, args, name=name: seen.setdefault(name, []).append(
+                args[0].detach().clone())))
+    G.train()
+    with torch.no_grad():
+        for args in batches:
+            G(*args)
+    for h in hooks:
+        h.remove()
+    return seen
+
+
+@pytest.mark.parametrize("classes", [0, 3])
+def test_standing_statistics_are_the_nets_own_batch_statistics_and_leave_the_global_rng_alone(classes):
+    from gankit.models.dcgan import DCGANGenerator
+
+    torch.manual_seed(0)
+    G = DCGANGenerator(z_dim=5, image_size=16, channels=1, width=4, num_classes=classes).eval()
+    gen = torch.Generator().manual_seed(7)  # what standing_statistics draws: z, then the classes
+    batches = []
+    for _ in range(3):
+        z = torch.randn(16, 5, generator=gen)
+        batches.append((z,) if not classes else (z, torch.randint(classes, (16,), generator=gen)))
+    seen = _bn_inputs(copy.deepcopy(G), batches)
+    rng = torch.get_rng_state()
+    standing_statistics(G, 16, batches=3, seed=7)
+    assert torch.equal(torch.get_rng_state(), rng) and not G.training
+    norms = dict(G.named_modules())
+    assert len(seen) == 2  # 16 = 4 * 2^2: two BatchNorm layers
+    for name, xs in seen.items():  # equal weights per pass: the mean of the passes' mean and unbiased variance
+        bn = norms[name]
+        assert_close(bn.running_mean, torch.stack([x.mean((0, 2, 3)) for x in xs]).mean(0))
+        assert_close(bn.running_var, torch.stack([x.var((0, 2, 3)) for x in xs]).mean(0))
+        assert int(bn.num_batches_tracked) == 3 and bn.momentum == 0.1
+
+
+def test_standing_statistics_leave_a_g_without_batchnorm_as_it_was():
+    from gankit.models.mlp import MLPGenerator
+
+    G = MLPGenerator(2, (2,), hidden=8, depth=2)
+    before = copy.deepcopy(G.state_dict())
+    standing_statistics(G, 16)
+    assert all(torch.equal(v, before[k]) for k, v in G.state_dict().items())
 
 
 def test_without_ema_the_sampler_is_g_itself():

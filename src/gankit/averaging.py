@@ -1,6 +1,6 @@
 """The moving average of G's weights (``train.ema``): Yazici et al. (2019), "The Unusual
 Effectiveness of Averaging in GAN Training". The Trainer averages after every step and samples
-from the average."""
+from the average, with BatchNorm statistics measured on the average itself (``standing_statistics``)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,9 @@ from typing import Callable
 
 import torch
 from torch import nn
+
+from gankit.models import sample_noise
+from gankit.runs import num_classes
 
 
 def ema_update(decay: float) -> Callable[[list, list, torch.Tensor], None]:
@@ -42,3 +45,37 @@ def average_of(G: nn.Module, decay: float) -> torch.optim.swa_utils.AveragedMode
     generator is ``.module``.
     """
     return torch.optim.swa_utils.AveragedModel(G, multi_avg_fn=ema_update(decay), use_buffers=False)
+
+
+STANDING_BATCHES = 100  # batches of noise behind the averaged G's BatchNorm statistics
+
+
+@torch.no_grad()
+def standing_statistics(G: nn.Module, batch_size: int, batches: int = STANDING_BATCHES, seed: int = 0) -> None:
+    """Measure G's BatchNorm statistics on G itself: the mean and variance each layer sees over
+    ``batches`` training-mode passes of ``batch_size`` noise vectors (seeded by ``seed``, the global
+    RNG untouched), equally weighted. A no-op for a G without BatchNorm.
+
+    The weight average is a net no G in training ever was, so the statistics copied from the
+    current G do not fit it, and the longer the average the worse; BigGAN's "standing
+    statistics" (Brock et al. 2019) and SWA's ``update_bn`` (Izmailov et al. 2018) measure them
+    on the averaged net instead. A conditional G gets uniformly drawn classes.
+    """
+    norms = [m for m in G.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    if not norms:
+        return
+    momenta = [m.momentum for m in norms]
+    for m in norms:
+        m.reset_running_stats()
+        m.momentum = None  # a cumulative average over the passes
+    training = G.training
+    G.train()
+    gen = torch.Generator().manual_seed(seed)
+    device = next(G.parameters()).device
+    classes = num_classes(G)
+    for _ in range(batches):
+        z = sample_noise(G, batch_size, gen).to(device)
+        G(z) if not classes else G(z, torch.randint(classes, (batch_size,), generator=gen).to(device))
+    for m, momentum in zip(norms, momenta):
+        m.momentum = momentum
+    G.train(training)

@@ -39,6 +39,7 @@ class ModelConfig:
     width: int = 64  # dcgan: G's last / D's first channel count; mlp: hidden units
     d_width: int = 0  # D's width if different from G's (0: same as width)
     depth: int = 3  # mlp: hidden layers
+    d_extra: int = 0  # dcgan: extra 3x3 stride-1 convolutions at D's last map (WGAN code's extra layers)
     theta0: float = 3.0  # toy: the shift generator's starting theta (Prince, fig. 15.1)
     conditional: str = ""  # "" (none) | cgan (class into G and D) | acgan (class into G, D predicts it)
     noise: str = "gaussian"  # z ~ gaussian N(0, I) | uniform U(-sqrt 3, sqrt 3)^z_dim (unit variance; the 2014 code)
@@ -254,6 +255,8 @@ def validate(cfg: Config) -> Config:
     _check(m.width >= 1, "model.width", f"must be >= 1, got {m.width}")
     _check(m.d_width >= 0, "model.d_width", f"must be >= 0, got {m.d_width}")
     _check(m.depth >= 1, "model.depth", f"must be >= 1, got {m.depth}")
+    _check(m.d_extra >= 0, "model.d_extra", f"must be >= 0, got {m.d_extra}")
+    _check(not m.d_extra or m.family == "dcgan", "model.d_extra", f"needs model.family dcgan, got {m.family}")
     _check(m.noise in ("gaussian", "uniform"), "model.noise", f"must be gaussian or uniform, got {m.noise!r}")
     _check(m.conditional in ("", "cgan", "acgan"), "model.conditional",
            f"must be '' (none), cgan or acgan, got {m.conditional!r}")

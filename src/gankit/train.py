@@ -18,7 +18,7 @@ import torch
 from torch import nn
 
 from gankit import checkpoint, config as config_lib, distributed
-from gankit.averaging import average_of
+from gankit.averaging import average_of, standing_statistics
 from gankit.data import Batches, Prior, TensorData, ToyDistribution, load_dataset, select_classes
 from gankit.errors import GankitError
 from gankit.models import build, sample_noise
@@ -243,7 +243,7 @@ class Trainer:
     """Everything one run holds: data stream, players, optimizers, RNGs and the step counter.
 
     With ``train.ema`` it also holds ``G_avg``, a moving average of G's weights that
-    ``sampler`` returns for sampling and evaluation.
+    ``sampler`` returns for sampling, evaluation and checkpoints, with its own BatchNorm statistics.
     Its whole state is saved by ``save_checkpoint`` and restored by ``load_checkpoint``, so a
     resumed run is bit-identical to one that never stopped (on CPU, same torch and threads).
     """
@@ -267,6 +267,7 @@ class Trainer:
         G, D = G.to(self.device), D.to(self.device)
         self.opt_G, self.opt_D = make_optimizers(cfg.train, G, D)
         self.G_avg = average_of(G, cfg.train.ema) if cfg.train.ema else None
+        self._standing_step = -1  # the step at which G_avg's BatchNorm statistics were last measured
         # Under torchrun the players are wrapped in DDP (rank 0's initial weights are broadcast);
         # every rank then draws its own dropout masks.
         self.G = distributed.wrap(G, self.device, shard, cfg.model.sync_bn)
@@ -301,8 +302,14 @@ class Trainer:
 
     @property
     def sampler(self) -> nn.Module:
-        """The generator samples and evaluations use: the weight average if ``train.ema``, else G."""
-        return distributed.unwrap(self.G) if self.G_avg is None else self.G_avg.module
+        """The generator samples and evaluations use: the weight average if ``train.ema`` (its
+        BatchNorm statistics measured on it: ``standing_statistics``), else G."""
+        if self.G_avg is None:
+            return distributed.unwrap(self.G)
+        if self._standing_step != self.step:  # measured once per step asked for; the next update drops them
+            standing_statistics(self.G_avg.module, self.cfg.data.batch_size, seed=self.cfg.seed + 5)
+            self._standing_step = self.step
+        return self.G_avg.module
 
     def sample(self, n: int, seed: int = 0, labels: torch.Tensor | None = None) -> torch.Tensor:
         """n samples from ``sampler`` in eval mode, from noise seeded by ``seed`` (training RNGs untouched).
@@ -341,7 +348,7 @@ class Trainer:
             return None
         return checkpoint.save(run_dir, self.step, distributed.unwrap(self.G), distributed.unwrap(self.D), state,
                                shape=self.data.shape, num_classes=self.num_classes,
-                               G_avg=None if self.G_avg is None else self.G_avg.module)
+                               G_avg=None if self.G_avg is None else self.sampler)
 
     def load_checkpoint(self, folder: Path) -> None:
         """Restore the state ``save_checkpoint`` wrote (every rank reads the same folder).

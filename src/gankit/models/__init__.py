@@ -101,7 +101,7 @@ def _pair(cfg, shape: tuple[int, ...], num_classes: int) -> tuple[nn.Module, nn.
             raise GankitError(f"model.family=dcgan needs square images, got samples of shape {shape}")
         c, size = shape[0], shape[1]
         G = DCGANGenerator(cfg.z_dim, size, c, cfg.width, num_classes=k)
-        D = DCGANDiscriminator(size, c, d_width, num_classes=k, conditional=cond, **remedies)
+        D = DCGANDiscriminator(size, c, d_width, num_classes=k, conditional=cond, extra=cfg.d_extra, **remedies)
         # oneDNN's CPU convolutions run faster on NHWC ("channels last") weights and
         # activations: 10-20% less time per training step on our presets.
         return G.to(memory_format=torch.channels_last), D.to(memory_format=torch.channels_last)

@@ -116,12 +116,16 @@ class DCGANDiscriminator(nn.Module):
         pack: PacGAN, judge packs of this many images stacked as channels (logits (N / pack,)).
         mbstd: minibatch standard deviation over groups of this size before the last
             convolution (0: none).
+        extra: this many more 3x3 stride-1 convolutions (with BatchNorm and LeakyReLU) at
+            the last map, before the final convolution: depth without a smaller map (the
+            "extra layers" of Arjovsky et al. 2017's DCGAN code).
     """
 
     conditional = ""
 
     def __init__(self, image_size: int = 64, channels: int = 3, width: int = 64, num_classes: int = 0,
-                 conditional: str = "", spectral_norm: bool = False, pack: int = 1, mbstd: int = 0):
+                 conditional: str = "", spectral_norm: bool = False, pack: int = 1, mbstd: int = 0,
+                 extra: int = 0):
         super().__init__()
         check_conditional(conditional, num_classes)
         self.conditional, self.num_classes, self.pack = conditional, num_classes, pack
@@ -133,6 +137,9 @@ class DCGANDiscriminator(nn.Module):
             norm = [] if spectral_norm else [nn.BatchNorm2d(c * 2)]
             layers += [nn.Conv2d(c, c * 2, 4, 2, 1, bias=False), *norm, nn.LeakyReLU(0.2, True)]
             c *= 2
+        for _ in range(extra):
+            norm = [] if spectral_norm else [nn.BatchNorm2d(c)]
+            layers += [nn.Conv2d(c, c, 3, 1, 1, bias=False), *norm, nn.LeakyReLU(0.2, True)]
         if mbstd:
             layers.append(MinibatchStd(mbstd))
             c += 1
