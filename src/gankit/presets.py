@@ -89,7 +89,7 @@ PRESETS: dict[str, tuple[str, dict[str, Any]]] = {
     "stacked-mnist5k": (
         "DCGAN on Stacked MNIST from mnist5k (3 digits as channels, 1,000 modes)",
         # mnist5k-dcgan's G, learning rates and weight average; a 3x wider D with one more 3x3
-        # convolution at its last map (model.d_extra=1); 3,000 steps (579-626 CPU s, one thread). Seed 0 KL
+        # convolution at its last map (model.d_extra=1); 3,000 steps (576-626 CPU s, one thread). Seed 0 KL
         # 0.42 (lr 1e-3 / 2e-4, no average) -> 0.21 (these rates, average, D width 32, 9,000 steps)
         # -> 0.13 (D width 96) -> 0.11 (the extra layer) -> 0.10 (the average's own BatchNorm
         # statistics, in every preset with train.ema). The KL is the channels' digit frequencies, and

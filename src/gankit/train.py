@@ -372,6 +372,7 @@ class Trainer:
             self.G_avg.n_averaged.fill_(int(state["ema_updates"]))
         elif self.G_avg is not None:  # train.ema switched on at a resume: the next update copies G
             self.G_avg.n_averaged.zero_()
+        self._standing_step = -1  # new weights: the sampler measures their statistics afresh
         ranks = state.get("rank_rng", [])
         if len(ranks) == self.shard.world:
             mine = ranks[self.shard.rank]
