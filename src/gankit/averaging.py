@@ -75,7 +75,10 @@ def standing_statistics(G: nn.Module, batch_size: int, batches: int = STANDING_B
     classes = num_classes(G)
     for _ in range(batches):
         z = sample_noise(G, batch_size, gen).to(device)
-        G(z) if not classes else G(z, torch.randint(classes, (batch_size,), generator=gen).to(device))
+        if classes:
+            G(z, torch.randint(classes, (batch_size,), generator=gen).to(device))
+        else:
+            G(z)
     for m, momentum in zip(norms, momenta):
         m.momentum = momentum
     G.train(training)

@@ -133,13 +133,17 @@ class DCGANDiscriminator(nn.Module):
         c = width
         # No BatchNorm on the input layer (DCGAN rule).
         layers: list[nn.Module] = [nn.Conv2d(channels * pack, c, 4, 2, 1, bias=False), nn.LeakyReLU(0.2, True)]
-        for _ in range(n - 1):
-            norm = [] if spectral_norm else [nn.BatchNorm2d(c * 2)]
-            layers += [nn.Conv2d(c, c * 2, 4, 2, 1, bias=False), *norm, nn.LeakyReLU(0.2, True)]
+
+        def block(c_in: int, c_out: int, kernel: int, stride: int) -> list[nn.Module]:
+            norm = [] if spectral_norm else [nn.BatchNorm2d(c_out)]  # (SN's D has no BatchNorm)
+            return [nn.Conv2d(c_in, c_out, kernel, stride, kernel // 2 if stride == 1 else 1, bias=False), *norm,
+                    nn.LeakyReLU(0.2, True)]
+
+        for _ in range(n - 1):  # halve the map, double the channels
+            layers += block(c, c * 2, 4, 2)
             c *= 2
-        for _ in range(extra):
-            norm = [] if spectral_norm else [nn.BatchNorm2d(c)]
-            layers += [nn.Conv2d(c, c, 3, 1, 1, bias=False), *norm, nn.LeakyReLU(0.2, True)]
+        for _ in range(extra):  # depth at the last map
+            layers += block(c, c, 3, 1)
         if mbstd:
             layers.append(MinibatchStd(mbstd))
             c += 1
