@@ -30,6 +30,7 @@ from torch.testing import assert_close
 from gankit import GankitError
 from gankit.data import files, load_dataset
 from gankit.data.base import TensorData
+from gankit.data.files import cifar_batches, idx_files, npz_files
 
 IMAGES_MAGIC, LABELS_MAGIC = 0x803, 0x801
 
@@ -96,7 +97,7 @@ def test_idx_reads_images_and_labels_exactly(tmp_path, gz, split):
 
 def test_idx_paper_splits_slice_the_training_files(tmp_path, monkeypatch):
     """train-minus-valid / valid: the 2014 paper's first 50,000 and last 10,000 training images."""
-    monkeypatch.setattr(files, "IDX_VALID_START", 4)  # as if 4 of the 7 images were the paper's 50,000
+    monkeypatch.setattr(idx_files, "IDX_VALID_START", 4)  # as if 4 of the 7 images were the paper's 50,000
     images, labels = write_mnist(tmp_path, "train", n=7)
     head = files.idx(str(tmp_path), "train-minus-valid", "mnist")
     tail = files.idx(str(tmp_path), "valid", "mnist")
@@ -104,7 +105,7 @@ def test_idx_paper_splits_slice_the_training_files(tmp_path, monkeypatch):
     assert_close(tail.x, unit(images[4:, None]), rtol=0, atol=1e-6)
     assert torch.equal(torch.cat([head.y, tail.y]), torch.from_numpy(labels.astype(np.int64)))
     assert head.name == "mnist/train-minus-valid" and tail.name == "mnist/valid"
-    monkeypatch.setattr(files, "IDX_VALID_START", 7)
+    monkeypatch.setattr(idx_files, "IDX_VALID_START", 7)
     with pytest.raises(GankitError, match=r"holds 7 images, too few for the 'valid' split"):
         files.idx(str(tmp_path), "valid", "mnist")
 
@@ -267,7 +268,8 @@ def test_permission_errors_are_reported_even_when_running_as_root(tmp_path, monk
     def denied(file, *args, **kwargs):
         raise PermissionError(13, "Permission denied", str(file))
 
-    monkeypatch.setattr(files, "open", denied, raising=False)  # shadows the builtin in the module
+    for module in (idx_files, npz_files, cifar_batches):  # shadows the builtin in each reader's module
+        monkeypatch.setattr(module, "open", denied, raising=False)
     for load, name in [
         (lambda: files.idx(str(tmp_path), "train", "mnist"), "train-images-idx3-ubyte"),
         (lambda: files.npz(str(tmp_path / "p.npz"), "train"), "p.npz"),
@@ -395,12 +397,12 @@ def test_cifar10_a_pickle_cannot_alter_numpy_for_later_loads(tmp_path):
     # hand out its own wrapper, not numpy's function. (Harmless to numpy if this fails.)
     evil = b"\x80\x04\x8c\x13numpy._core.numeric\x8c\x0b_frombuffer\x93}\x8c\x05pwnedK\x01sb."
     assert hasattr(pickle.loads(evil), "pwned")  # control: this pickle does set the attribute
-    del files._NUMPY_FROMBUFFER.pwned
+    del cifar_batches._NUMPY_FROMBUFFER.pwned
     write_cifar(tmp_path)
     (tmp_path / "test_batch").write_bytes(evil)
     with pytest.raises(GankitError, match=r"a dict expected, found function"):
         files.cifar10(str(tmp_path), "test")
-    assert not hasattr(files._NUMPY_FROMBUFFER, "pwned")
+    assert not hasattr(cifar_batches._NUMPY_FROMBUFFER, "pwned")
     assert files.cifar10(str(tmp_path), "train").x.shape == (15, 3, 32, 32)
 
 

@@ -95,11 +95,12 @@ def test_parzen_on_full_mnist_files_follows_the_papers_splits(tmp_path, monkeypa
     import importlib
 
     from gankit.data import files
+    from gankit.data.files import idx_files
     from gankit.metrics import evaluate
 
     evaluation = importlib.import_module("gankit.metrics.evaluation")
     idx_tests = importlib.import_module("test_data_files")
-    monkeypatch.setattr(files, "IDX_VALID_START", 30)  # as if 30 of the 40 images were the paper's 50,000
+    monkeypatch.setattr(idx_files, "IDX_VALID_START", 30)  # as if 30 of the 40 images were the paper's 50,000
     monkeypatch.setattr(evaluation, "PARZEN_VALID_LIMIT", 6)
     idx_tests.write_mnist(tmp_path, "train", n=40)
     idx_tests.write_mnist(tmp_path, "test", n=12)
