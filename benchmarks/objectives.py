@@ -52,6 +52,7 @@ ROWS: dict[str, dict] = {
     "mbstd": {"model.mbstd": 4},
     "smooth": {"train.label_smoothing": 0.1},
     "augment": {"train.augment": "translation,cutout,color"},
+    "noise": {"train.instance_noise": 0.3},
     "ema": {"train.ema": 0.999},
     "pack4+gp": {"model.pack": 4, "train.gp": 1.0},
     "clusters": {},  # self-conditioning on CLUSTERS[column] k-means clusters (added per column)

@@ -43,7 +43,8 @@ def test_bad_set_items_name_the_key(item, message):
     ("model.family", "stylegan"), ("log.every", 0), ("train.ema", 1.0), ("train.ema", -0.1),
     ("train.fake_class_weight", -1.0), ("train.loss", "bce"), ("train.gp", -1.0), ("train.r1", -0.5),
     ("train.label_smoothing", 1.0), ("model.pack", 0), ("model.mbstd", -1),
-    ("model.d_extra", -1),
+    ("model.d_extra", -1), ("train.instance_noise", -0.1),
+    ("train.instance_noise_steps", -1),
 ])
 def test_out_of_range_values_name_the_key(key, value):
     with pytest.raises(GankitError, match=f"^{key}: "):
@@ -124,7 +125,8 @@ def test_every_remedy_together_is_a_valid_config():
 def test_train_plain_turns_every_remedy_of_a_preset_off_in_one_set():
     remedied = config.apply(config.resolve("ring8"), {"model.pack": 4, "train.ema": 0.99, "train.gp": 1.0})
     config.PRESETS["_remedied"] = ("test", {**config.PRESETS["ring8"][1], "model.pack": 4, "train.ema": 0.99,
-                                            "train.gp": 1.0, "model.spectral_norm": True})
+                                            "train.gp": 1.0, "model.spectral_norm": True,
+                                            "train.instance_noise": 0.3})
     try:
         plain = config.resolve("_remedied", {"train.plain": "true"})
     finally:

@@ -34,6 +34,48 @@ def test_label_smoothing_is_bound_into_the_d_loss():
     assert_close(obj.d_loss(r, f), losses.discriminator_loss(r, f, label_smoothing=0.2))
 
 
+class First(nn.Module):
+    """D(x) = x[:, 0]: shows the input D is given."""
+
+    def forward(self, x):
+        return x[:, 0]
+
+
+def test_instance_noise_is_gaussian_with_the_annealed_sd():
+    obj = build_objective(cfg(**{"train.instance_noise": 0.4, "train.steps": 1000}))
+    assert (obj.noise, obj.noise_steps) == (0.4, 1000)
+    x = torch.full((200_000, 2), 3.0)
+    for step, sd in [(0, 0.4), (250, 0.3), (500, 0.2), (999, 0.0004)]:
+        seen = obj.at(step)._see(First(), x, None) - 3.0
+        assert_close(seen.std(), torch.tensor(sd), rtol=0.01, atol=0)
+        assert_close(seen.mean(), torch.tensor(0.0), rtol=0, atol=4 * sd / 200_000 ** 0.5)
+    for step in (1000, 1500):  # annealed away: D sees the inputs themselves
+        assert torch.equal(obj.at(step)._see(First(), x, None), x[:, 0])
+    assert build_objective(cfg(**{"train.instance_noise": 0.4, "train.instance_noise_steps": 600})).noise_steps == 600
+    off = build_objective(cfg())
+    assert off.at(0) is off and torch.equal(off._see(First(), x, None), x[:, 0])
+
+
+def test_instance_noise_reaches_both_players_from_the_objectives_stream():
+    """D's step noises data and samples independently, G's step its samples, all drawn from the
+    objective's own stream: the same stream state gives the same draws."""
+    D, x = First(), torch.zeros(5000, 1)
+    a = Objective(noise=0.5, rng=torch.Generator().manual_seed(3))
+    twin = torch.Generator().manual_seed(3)
+    _, real_logits, fake_logits = a.discriminator_loss(D, x, x)
+    assert torch.equal(real_logits, 0.5 * torch.randn(x.shape, generator=twin)[:, 0])
+    assert torch.equal(fake_logits, 0.5 * torch.randn(x.shape, generator=twin)[:, 0])
+    assert_close(torch.corrcoef(torch.stack([real_logits, fake_logits]))[0, 1], torch.tensor(0.0), rtol=0, atol=0.06)
+    fake = torch.zeros(5000, 1, requires_grad=True)
+    g_loss = a.generator_loss(D, fake)
+    seen = (0.5 * torch.randn(x.shape, generator=twin)[:, 0]).requires_grad_(True)
+    expected = losses.nonsaturating_generator_loss(seen)
+    assert_close(g_loss, expected)
+    g_loss.backward()  # the noise is additive: G's gradient is D's gradient at the noised sample
+    expected.backward()
+    assert_close(fake.grad[:, 0], seen.grad)
+
+
 class Linear(nn.Module):
     """D(x) = w . x: the penalties have closed forms."""
 

@@ -108,9 +108,11 @@ def run_steps(cfg, n):
 
 
 # Every remedy on at once: penalties, smoothing, packing, minibatch stddev, spectral norm (its
-# power-iteration buffers), DiffAugment (its own random stream) and the weight average.
+# power-iteration buffers), instance noise and DiffAugment (the objective's random stream) and the
+# weight average.
 ALL_TOY_REMEDIES = {"train.gp": 1.0, "train.r1": 1.0, "train.label_smoothing": 0.1, "model.pack": 2,
-                    "model.mbstd": 4, "model.spectral_norm": True, "train.ema": 0.9, "model.clusters": 0}
+                    "model.mbstd": 4, "model.spectral_norm": True, "train.ema": 0.9, "model.clusters": 0,
+                    "train.instance_noise": 0.2, "train.instance_noise_steps": 5}
 ALL_IMAGE_REMEDIES = {**ALL_TOY_REMEDIES, "train.augment": "translation,cutout,color"}
 # Self-conditioning refuses packs (a pack would mix clusters): every other remedy with it.
 SELF_CONDITIONED_TOY = {**ALL_TOY_REMEDIES, "model.pack": 1, "model.clusters": 5}

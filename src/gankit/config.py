@@ -61,6 +61,8 @@ class TrainConfig:
     r1: float = 0.0  # gamma of the R1 penalty gamma/2 E||grad D(x)||^2 on data (Mescheder 2018; 0: off)
     label_smoothing: float = 0.0  # loss=gan: one-sided, the data's target is 1 - this (Salimans 2016: 0.1; 0: off)
     augment: str = ""  # images: DiffAugment policies, e.g. translation,cutout,color (Zhao 2020; "": none)
+    instance_noise: float = 0.0  # sd of Gaussian noise on D's inputs, falling linearly to 0 (Sønderby 2016; 0: off)
+    instance_noise_steps: int = 0  # the noise reaches 0 after this many steps (0: train.steps)
     optimizer: str = "adam"  # adam (DCGAN) | sgd (with momentum, the 2014 paper)
     lr_g: float = 2e-4  # generator learning rate
     lr_d: float = 2e-4  # discriminator learning rate
@@ -278,6 +280,8 @@ def validate(cfg: Config) -> Config:
     _check(0 <= t.label_smoothing < 1, "train.label_smoothing", f"must be in [0, 1), got {t.label_smoothing}")
     _check(t.loss == "gan" or not t.label_smoothing, "train.label_smoothing",
            f"smooths the cross-entropy's data target (train.loss=gan); train.loss={t.loss} has no labels")
+    _check(t.instance_noise >= 0, "train.instance_noise", f"must be >= 0, got {t.instance_noise}")
+    _check(t.instance_noise_steps >= 0, "train.instance_noise_steps", f"must be >= 0, got {t.instance_noise_steps}")
     parse_policy(t.augment)
     _check(not t.augment or d.name not in UNLABELLED_DATASETS, "train.augment",
            f"DiffAugment transforms images; {d.name} is not an image data set")

@@ -5,7 +5,9 @@ D's loss on a minibatch of data and one of samples, and for G's loss on samples.
 TF-GAN's ``gan_loss(model, generator_loss_fn, discriminator_loss_fn,
 gradient_penalty_weight=...)``, the objective is that small: two pure functions of D's
 outputs (``gankit.losses``), the penalty weights, one-sided label smoothing (bound into the
-D loss), the DiffAugment policy and, for an ACGAN, the weights of the class terms.
+D loss), the DiffAugment policy, the instance noise and, for an ACGAN, the weights of the
+class terms. The one thing that changes during a run, the instance noise's annealing, is
+asked for by step (``Objective.at``), so Algorithm 1 still never sees the step counter.
 
 The objective calls D itself because the penalties need D and its inputs, and augmentation
 goes between the samples and D. D's half-precision outputs are cast to float32 before any
@@ -14,6 +16,7 @@ loss, so a D run in lower precision (autocast) still has its losses computed in 
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from dataclasses import dataclass, field
 from typing import Callable
@@ -47,6 +50,13 @@ class Objective:
         gp: weight of the gradient penalty on interpolates (0: off).
         r1: gamma of the R1 penalty on data; the loss adds gamma/2 E||grad D(x)||^2 (0: off).
         augment: the DiffAugment policies applied before D, in order (() : none).
+        noise: instance noise (Sønderby et al. 2016; Arjovsky & Bottou 2017, section 3.3): the
+            standard deviation of Gaussian noise added to every input D is shown (data and
+            samples, after augmentation, in both players' steps), at the start of the run.
+            Data and samples blurred alike overlap, so D cannot separate them perfectly and
+            G's gradient does not vanish; D judges coarse structure before fine detail.
+        noise_steps: the noise is annealed linearly to 0 over this many steps (``at``).
+        noise_scale: the fraction of ``noise`` in force now (set by ``at``).
         class_weight, fake_class_weight: the ACGAN class terms (``losses.acgan_*``); unused
             for other players.
         rng: the generator of every random draw the objective makes (augmentations, the
@@ -58,14 +68,28 @@ class Objective:
     gp: float = 0.0
     r1: float = 0.0
     augment: tuple[str, ...] = ()
+    noise: float = 0.0
+    noise_steps: int = 1
+    noise_scale: float = 1.0
     class_weight: float = 1.0
     fake_class_weight: float = 1.0
     rng: torch.Generator = field(default_factory=torch.Generator, compare=False)
 
+    def at(self, step: int) -> Objective:
+        """The objective for the update after ``step`` updates: the instance noise's standard
+        deviation is ``noise * max(0, 1 - step / noise_steps)``; everything else is the same."""
+        if not self.noise:
+            return self
+        return dataclasses.replace(self, noise_scale=max(0.0, 1.0 - step / self.noise_steps))
+
     def _see(self, D: nn.Module, x: Tensor, y: Tensor | None) -> Tensor:
-        """D's output on x as the players see it (augmented), at least in float32."""
+        """D's output on x as the players see it (augmented, noised), at least in float32."""
         if self.augment:
             x = diff_augment(x, self.augment, self.rng)
+        sd = self.noise * self.noise_scale
+        if sd:
+            e = torch.randn(x.shape, generator=self.rng, device=self.rng.device)
+            x = x + sd * e.to(x.device, x.dtype)
         out = discriminate(D, x, y)
         # A D run in half precision (autocast) gives float16/bfloat16: losses in float32.
         return out.float() if out.dtype in (torch.float16, torch.bfloat16) else out
@@ -124,6 +148,7 @@ def build_objective(cfg, seed: int | None = None) -> Objective:
         g_loss = losses.generator_cost(t.g_cost)
         if t.label_smoothing:
             d_loss = functools.partial(losses.discriminator_loss, label_smoothing=t.label_smoothing)
+    noise = {"noise": t.instance_noise, "noise_steps": t.instance_noise_steps or t.steps} if t.instance_noise else {}
     rng = torch.Generator().manual_seed(cfg.seed + 4 if seed is None else seed)
-    return Objective(d_loss=d_loss, g_loss=g_loss, gp=t.gp, r1=t.r1, augment=parse_policy(t.augment),
+    return Objective(d_loss=d_loss, g_loss=g_loss, gp=t.gp, r1=t.r1, augment=parse_policy(t.augment), **noise,
                      class_weight=t.class_weight, fake_class_weight=t.fake_class_weight, rng=rng)

@@ -12,7 +12,7 @@ from typing import Any
 # (Goodfellow et al. 2014) with the preset's nets, optimizer and schedule; g_cost stays the user's.
 PLAIN_GAME = {"train.loss": "gan", "train.gp": 0.0, "train.r1": 0.0, "train.label_smoothing": 0.0,
               "train.augment": "", "train.ema": 0.0, "model.pack": 1, "model.mbstd": 0, "model.spectral_norm": False,
-              "model.clusters": 0}
+              "model.clusters": 0, "train.instance_noise": 0.0}
 
 _DCGAN_ADAM = {"model.family": "dcgan", "train.optimizer": "adam", "train.lr_g": 2e-4, "train.lr_d": 2e-4,
                "train.beta1": 0.5}

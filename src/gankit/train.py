@@ -293,7 +293,8 @@ class Trainer:
         _set_hyper(self.opt_D, lr_d * self.lr_scale, sgd_momentum)
         self.G.train()
         self.D.train()
-        stats = train_step(self.G, self.D, self.opt_G, self.opt_D, self.batches, k=t.k, objective=self.objective,
+        stats = train_step(self.G, self.D, self.opt_G, self.opt_D, self.batches, k=t.k,
+                           objective=self.objective.at(self.step),
                            noise=self.noise, labels=self.labels, precision=self.precision)
         if self.G_avg is not None:
             self.G_avg.update_parameters(distributed.unwrap(self.G))
