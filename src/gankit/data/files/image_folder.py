@@ -1,5 +1,4 @@
-"""Folders of image files (PNG, JPEG, ...), with class sub-folders or flat, read with Pillow.
-"""
+"""Folders of image files (PNG, JPEG, ...), with class sub-folders or flat, read with Pillow."""
 
 from __future__ import annotations
 

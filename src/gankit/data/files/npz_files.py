@@ -1,5 +1,4 @@
-"""NumPy .npz archives of samples (and labels), read without unpickling anything.
-"""
+"""NumPy .npz archives of samples (and labels), read without unpickling anything."""
 
 from __future__ import annotations
 
