@@ -9,8 +9,8 @@ from typing import Callable
 import torch
 from torch import nn
 
-from gankit.models import sample_noise
-from gankit.runs import num_classes
+from gankit.models import num_classes, sample_noise
+from gankit.threads import one_thread
 
 
 def ema_update(decay: float) -> Callable[[list, list, torch.Tensor], None]:
@@ -73,12 +73,13 @@ def standing_statistics(G: nn.Module, batch_size: int, batches: int = STANDING_B
     gen = torch.Generator().manual_seed(seed)
     device = next(G.parameters()).device
     classes = num_classes(G)
-    for _ in range(batches):
-        z = sample_noise(G, batch_size, gen).to(device)
-        if classes:
-            G(z, torch.randint(classes, (batch_size,), generator=gen).to(device))
-        else:
-            G(z)
+    with one_thread():  # statistics measured once from the seed: the same at any thread count (gankit.threads)
+        for _ in range(batches):
+            z = sample_noise(G, batch_size, gen).to(device)
+            if classes:
+                G(z, torch.randint(classes, (batch_size,), generator=gen).to(device))
+            else:
+                G(z)
     for m, momentum in zip(norms, momenta):
         m.momentum = momentum
     G.train(training)

@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from gankit.data.base import parse_classes  # noqa: F401  (gankit.config.parse_classes for callers)
 from gankit.errors import GankitError
 from gankit.presets import PLAIN_GAME, PRESETS  # PRESETS: gankit.config.PRESETS for callers
 
@@ -216,23 +217,6 @@ def apply(cfg: Config, overrides: dict[str, Any]) -> Config:
 def _check(ok: bool, key: str, message: str) -> None:
     if not ok:
         raise GankitError(f"{key}: {message}")
-
-
-def parse_classes(text: str) -> tuple[int, ...]:
-    """``data.classes`` as a sorted tuple of class indices: "0,1,2,3,4" -> (0, 1, 2, 3, 4); "" -> ().
-
-    Raises:
-        GankitError: not a comma-separated list of distinct non-negative integers.
-    """
-    if not text.strip():
-        return ()
-    try:
-        classes = [int(part) for part in text.split(",")]
-    except ValueError:
-        raise GankitError(f"data.classes: expected comma-separated class indices like 0,1,2, got {text!r}") from None
-    _check(min(classes) >= 0, "data.classes", f"class indices must be >= 0, got {text!r}")
-    _check(len(set(classes)) == len(classes), "data.classes", f"a class is listed twice in {text!r}")
-    return tuple(sorted(classes))
 
 
 def validate(cfg: Config) -> Config:

@@ -12,7 +12,7 @@ from torch import nn
 from gankit import checkpoint
 from gankit.config import Config, from_dict
 from gankit.errors import GankitError
-from gankit.models import build, sample_noise
+from gankit.models import build, num_classes, sample_noise  # num_classes: gankit.runs.num_classes for callers
 
 
 @dataclass
@@ -99,14 +99,9 @@ def run_classes(run: Run) -> int:
     """
     if run.num_classes:
         return run.num_classes
-    from gankit.train import load_data
+    from gankit.data import load_data
 
     return int(getattr(load_data(run.cfg), "num_classes", 0) or 0)
-
-
-def num_classes(G: nn.Module) -> int:
-    """C for a conditional generator, 0 for an unconditional one."""
-    return int(getattr(G, "num_classes", 0))
 
 
 @torch.no_grad()

@@ -19,7 +19,7 @@ from torch import nn
 
 from gankit import checkpoint, config as config_lib, distributed
 from gankit.averaging import average_of, standing_statistics
-from gankit.data import Batches, Prior, TensorData, ToyDistribution, load_dataset, select_classes
+from gankit.data import Batches, Prior, TensorData, ToyDistribution, load_data  # load_data: gankit.train.load_data for callers
 from gankit.errors import GankitError
 from gankit.models import build, sample_noise
 from gankit.models.clusters import cluster_code, cluster_of, set_clusters
@@ -208,18 +208,6 @@ def _set_hyper(opt: torch.optim.Optimizer, lr: float, momentum: float | None) ->
         group["lr"] = lr
         if momentum is not None:
             group["momentum"] = momentum
-
-
-def load_data(cfg: config_lib.Config, split: str | None = None) -> TensorData | ToyDistribution:
-    """The configured data set (the ``train`` split unless told otherwise), only ``data.classes`` if set."""
-    d = cfg.data
-    options = {}
-    if d.name == "gauss1d":
-        options = {"mean": d.mean, "sd": d.sd}
-    elif d.name == "imagefolder":
-        options = {"image_size": d.image_size, "channels": d.channels}
-    data = load_dataset(d.name, split or d.split, path=d.path, **options)
-    return select_classes(data, config_lib.parse_classes(d.classes)) if d.classes else data
 
 
 def check_labelled(cfg: config_lib.Config, data: TensorData | ToyDistribution) -> int:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from gankit.data import embedded, files, toy
-from gankit.data.base import Batches, Prior, TensorData, ToyDistribution, select_classes
+from gankit.data.base import Batches, Prior, TensorData, ToyDistribution, parse_classes, select_classes
 from gankit.errors import GankitError
 
 # name -> (loader, needs a path, one-line description)
@@ -50,4 +50,18 @@ def load_dataset(name: str, split: str = "train", path: str = "", **options: Any
     return loader(split, **options)
 
 
-__all__ = ["Batches", "DATASETS", "Prior", "TensorData", "ToyDistribution", "load_dataset", "select_classes"]
+def load_data(cfg: Any, split: str | None = None) -> TensorData | ToyDistribution:
+    """The data set a ``gankit.config.Config`` names (the ``train`` split unless told otherwise), only
+    ``data.classes`` if set."""
+    d = cfg.data
+    options = {}
+    if d.name == "gauss1d":
+        options = {"mean": d.mean, "sd": d.sd}
+    elif d.name == "imagefolder":
+        options = {"image_size": d.image_size, "channels": d.channels}
+    data = load_dataset(d.name, split or d.split, path=d.path, **options)
+    return select_classes(data, parse_classes(d.classes)) if d.classes else data
+
+
+__all__ = ["Batches", "DATASETS", "Prior", "TensorData", "ToyDistribution", "load_data", "load_dataset",
+           "parse_classes", "select_classes"]

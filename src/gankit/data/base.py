@@ -58,6 +58,25 @@ class TensorData:
         return TensorData(self.x.to(device), y, self.num_classes, self.name)
 
 
+def parse_classes(text: str) -> tuple[int, ...]:
+    """``data.classes`` as a sorted tuple of class indices: "0,1,2,3,4" -> (0, 1, 2, 3, 4); "" -> ().
+
+    Raises:
+        GankitError: not a comma-separated list of distinct non-negative integers.
+    """
+    if not text.strip():
+        return ()
+    try:
+        classes = [int(part) for part in text.split(",")]
+    except ValueError:
+        raise GankitError(f"data.classes: expected comma-separated class indices like 0,1,2, got {text!r}") from None
+    if min(classes) < 0:
+        raise GankitError(f"data.classes: class indices must be >= 0, got {text!r}")
+    if len(set(classes)) != len(classes):
+        raise GankitError(f"data.classes: a class is listed twice in {text!r}")
+    return tuple(sorted(classes))
+
+
 def select_classes(data: "TensorData | ToyDistribution", classes: tuple[int, ...]) -> TensorData:
     """The examples of ``data`` whose label is in ``classes`` (``data.classes``).
 

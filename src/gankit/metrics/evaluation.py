@@ -266,8 +266,7 @@ INVERSION_STEPS = 200  # Adam steps on z per image (gankit invert's default)
 
 def _inversion(ctx: Context) -> Result:
     """Reconstruction error min_z |G(z) - x|^2 of held-out (per class, worst class) and training images."""
-    from gankit.config import parse_classes
-    from gankit.data import select_classes
+    from gankit.data.base import parse_classes, select_classes
     from gankit.invert import class_means, invert
 
     _need(ctx.G is not None, "inversion", "the generator itself (gankit eval RUN)", ctx)

@@ -52,6 +52,11 @@ def sample_noise(G: nn.Module, m: int, generator: torch.Generator) -> torch.Tens
     return torch.randn(m, G.z_dim, generator=generator)
 
 
+def num_classes(G: nn.Module) -> int:
+    """C for a conditional generator, 0 for an unconditional one."""
+    return int(getattr(G, "num_classes", 0))
+
+
 def build(cfg, shape: tuple[int, ...], num_classes: int = 0) -> tuple[nn.Module, nn.Module]:
     """The (G, D) pair of family ``cfg.family`` for samples of shape ``shape``; G draws its z
     from ``cfg.noise`` (``sample_noise``).

@@ -26,12 +26,19 @@ from torch import nn
 
 from gankit.data.base import TensorData, ToyDistribution
 from gankit.errors import GankitError
+from gankit.threads import one_thread
 
 FIT_POINTS = 20_000  # k-means runs on at most this many points (drawn with the run's seed)
 
 
 def fit_clusters(x: torch.Tensor, k: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
     """k-means (scikit-learn's, k-means++ start) of the rows of ``x`` flattened.
+
+    A seed fixes the clusters at any thread count and on every rank: k-means runs in float64 on one
+    thread (``gankit.threads.one_thread``; with 1 and 2 threads scikit-learn's float32 centroids
+    differed by 5e-5 on ring8), and its centroids are rounded to float32 at the end. On another CPU
+    the BLAS kernels differ, so a centroid may differ there by float64 rounding (1e-15) carried into
+    float32: one unit in the last place at most, never a different clustering in practice.
 
     Args:
         x: the data, (N, ...); at most ``FIT_POINTS`` of them, drawn with ``seed``, fit the centroids.
@@ -53,16 +60,23 @@ def fit_clusters(x: torch.Tensor, k: int, seed: int) -> tuple[torch.Tensor, torc
     fit = flat
     if len(flat) > FIT_POINTS:
         fit = flat[torch.randperm(len(flat), generator=torch.Generator().manual_seed(seed))[:FIT_POINTS]]
-    centroids = torch.as_tensor(KMeans(k, n_init=1, random_state=seed).fit(fit.numpy()).cluster_centers_,
-                                dtype=torch.float32)
-    counts = torch.bincount(nearest(flat, centroids), minlength=k).float()
+    with one_thread():
+        centres = KMeans(k, n_init=1, random_state=seed).fit(fit.double().numpy()).cluster_centers_
+        centroids = torch.as_tensor(centres, dtype=torch.float32)
+        counts = torch.bincount(nearest(flat, centroids), minlength=k).float()
     return centroids, counts / counts.sum()
 
 
 def nearest(x: torch.Tensor, centroids: torch.Tensor, chunk: int = 8192) -> torch.Tensor:
     """The index of the nearest centroid (Euclidean) of each of the N points ``x`` (N, ...), flattened to
-    the centroids' length P, (N,) int64."""
-    flat = x.reshape(len(x), -1).float()
+    the centroids' length P, (N,) int64.
+
+    Distances are taken in float64: in float32 the matrix-product form of ``cdist`` rounds by ~1e-5
+    and its rounding depends on the batch's size and the thread count, so a rank's half batch could
+    put a point in another cluster than the whole batch does; in float64 only a tie within ~1e-12 can.
+    """
+    flat = x.reshape(len(x), -1).double()
+    centroids = centroids.double()
     out = [torch.cdist(part, centroids).argmin(1) for part in flat.split(chunk)]
     return torch.cat(out) if out else torch.zeros(0, dtype=torch.int64)
 
