@@ -62,14 +62,31 @@ def _cmd_train(args: argparse.Namespace) -> int:
             bar.set_postfix(d_loss=f"{stats.d_loss:.3f}", g_loss=f"{stats.g_loss:.3f}",
                             D_x=f"{stats.d_real:.2f}", D_G_z=f"{stats.d_fake:.2f}", refresh=False)
 
+    started = time.perf_counter()
     try:
         trainer = fit(cfg, out, resume=args.resume, progress=progress)
     finally:
         for bar in bars:
             bar.close()
     if trainer.shard.is_main:  # under torchrun, one line for the whole group
-        print(f"trained {cfg.preset} to step {trainer.step}: {out}")
+        print(_train_summary(trainer, out, time.perf_counter() - started))
     return 0
+
+
+def _train_summary(trainer, out: Path, wall: float) -> str:
+    """One line: where, how long (wall, set-up included), the loop's steps/s, and the machine it ran on."""
+    import torch
+
+    from gankit.tuning import cpu_model
+
+    cfg = trainer.cfg
+    steps, seconds = getattr(trainer, "pace", (0, 0.0))
+    rate = f"{steps / seconds:.1f} steps/s" if steps and seconds > 0 else "no steps trained"
+    where = f"{trainer.device.type}" if trainer.device.type != "cpu" else \
+        f"{cpu_model()}, {torch.get_num_threads()} thread{'s' if torch.get_num_threads() > 1 else ''}"
+    layout = f", {cfg.model.memory_format} ({trainer.memory_format_source})" \
+        if trainer.memory_format_source in ("measured", "cached") else ""
+    return f"trained {cfg.preset} to step {trainer.step} in {wall:.0f} s wall ({rate}; {where}{layout}): {out}"
 
 
 def _cmd_sample(args: argparse.Namespace) -> int:

@@ -155,7 +155,7 @@ def _fit(cfg: config_lib.Config, run_dir: Path, resume: bool, progress: Callable
         else:
             metrics_path.unlink(missing_ok=True)
         tmp = run_dir / "config.json.tmp"
-        tmp.write_text(cfg.to_json() + "\n")
+        tmp.write_text(trainer.cfg.to_json() + "\n")  # (model.memory_format=auto resolved)
         os.replace(tmp, run_dir / "config.json")
         (run_dir / "samples").mkdir(exist_ok=True)
 
@@ -218,6 +218,7 @@ def _fit(cfg: config_lib.Config, run_dir: Path, resume: bool, progress: Callable
                     "stop requested (a signal reached another rank)"
                 raise Interrupted(f"{what}: stopped after step {step}, checkpoint saved "
                                   f"(continue with --resume --out {run_dir})")
+        trainer.pace = (trainer.step - start, time.perf_counter() - t0)  # (steps, seconds) of this call's loop
     return trainer
 
 
