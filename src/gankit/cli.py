@@ -196,6 +196,16 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_prep(args: argparse.Namespace) -> int:
+    from gankit.prep import prep_folder, summary
+
+    result = prep_folder(args.src, args.out, args.size, crop=args.crop, labels=args.labels,
+                         max_images=args.max_images, channels=args.channels, min_side=args.min_side,
+                         on_skip=lambda path, reason: print(f"skipped {path}: {reason}", file=sys.stderr))
+    print(summary(result))
+    return 0
+
+
 def _cmd_report(args: argparse.Namespace) -> int:
     from gankit.report import write_report
 
@@ -266,6 +276,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--set", metavar="KEY=VALUE", nargs="+", action="extend",
                    help="config overrides for the demos that train (paper), e.g. --set data.name=mnist data.path=DIR")
     p.set_defaults(func=_cmd_demo)
+
+    p = sub.add_parser("prep", help="a folder of images -> a uint8 .npz for data.name=npz (+ contact sheet, manifest)",
+                       description="Walk SRC, decode every image, convert, crop and resize it to SxS (Lanczos); "
+                                   "skip corrupt, truncated, tiny and duplicate files with one line each.")
+    p.add_argument("src", metavar="SRC", help="folder of images (class sub-folders with --labels)")
+    p.add_argument("--out", required=True, metavar="DATA.npz")
+    p.add_argument("--size", type=int, required=True, metavar="S", help="side of the square images written")
+    p.add_argument("--crop", default="center", choices=("center", "pad", "stretch"),
+                   help="center: centred square; pad: fit inside, white margins; stretch: ignore aspect (default center)")
+    p.add_argument("--labels", action="store_true", help="class labels from SRC's top-level sub-folders")
+    p.add_argument("--max-images", type=int, default=0, metavar="N", help="stop after N kept images (default: all)")
+    p.add_argument("--channels", type=int, default=3, choices=(1, 3), help="1 grey or 3 RGB (default 3)")
+    p.add_argument("--min-side", type=int, default=None, metavar="M",
+                   help="skip images whose shorter side is below M pixels (default S/2)")
+    p.set_defaults(func=_cmd_prep)
 
     p = sub.add_parser("report", help="write RUN/report.html: curves, evaluation, samples, config")
     p.add_argument("run", metavar="RUN")
