@@ -78,10 +78,14 @@ def _cmd_sample(args: argparse.Namespace) -> int:
     from gankit.runs import generate, labels_to_sample, load_run
 
     out = Path(args.out)
-    if out.suffix not in (".png", ".npz"):
-        raise GankitError(f"--out {args.out}: must end in .png or .npz")
+    if args.seeds is not None:
+        return _sample_seeds(args, out)
+    if args.trunc is not None:
+        raise GankitError("--trunc applies to --seeds only")
     if args.interpolate is not None:
         return _sample_walk(args, out)
+    if out.suffix not in (".png", ".npz"):
+        raise GankitError(f"--out {args.out}: must end in .png or .npz")
     if args.num is None:
         raise GankitError("--num N is required (or --interpolate K for a latent walk)")
     if args.num < 1:
@@ -114,19 +118,47 @@ def _cmd_sample(args: argparse.Namespace) -> int:
     return 0
 
 
+def _sample_seeds(args: argparse.Namespace, out: Path) -> int:
+    from gankit.runs import load_run
+    from gankit.sampling import parse_seeds, seed_images, write_seed_pngs
+
+    if args.num is not None or args.interpolate is not None:
+        raise GankitError("--seeds: give the images by seed alone (not with --num or --interpolate)")
+    if out.suffix:
+        raise GankitError(f"--out {args.out}: with --seeds, a folder (one seedNNNN.png per seed)")
+    seeds = parse_seeds(args.seeds)
+    run = load_run(Path(args.run), args.device)
+    files = write_seed_pngs(seed_images(run.G, seeds, args.trunc, args.label), seeds, out)
+    trunc = "" if args.trunc is None else f", z truncated to |z_i| <= {args.trunc} by resampling"
+    print(f"wrote {len(files)} images (seeds {args.seeds}{trunc}) to {out}")
+    return 0
+
+
 def _sample_walk(args: argparse.Namespace, out: Path) -> int:
     import numpy as np
 
     from gankit.invert import latent_walk
     from gankit.runs import labels_to_sample, load_run
+    from gankit.sampling import VIDEO_SUFFIXES
 
-    rows = 8 if args.num is None else args.num
+    video = out.suffix.lower() in VIDEO_SUFFIXES
+    if not video and out.suffix not in (".png", ".npz"):
+        raise GankitError(f"--out {args.out}: must end in .png, .npz, .mp4 or .gif")
+    rows = (1 if video else 8) if args.num is None else args.num
     if args.interpolate < 2 or rows < 1:
         raise GankitError(f"--interpolate {args.interpolate} --num {rows}: need K >= 2 points per walk and N >= 1 walks")
     run = load_run(Path(args.run))
     labels = labels_to_sample(run.num_classes, rows, args.label)  # a conditional walk stays in one class
     walk = latent_walk(run.G, rows, args.interpolate, seed=args.seed, labels=labels)
     out.parent.mkdir(parents=True, exist_ok=True)
+    if video:
+        from gankit.sampling import walk_frames, write_video
+
+        frames = walk_frames(walk, rows)
+        write_video(frames, out, args.fps)
+        print(f"wrote {rows} latent walk(s) as {len(frames)} frames of {frames.shape[2]}x{frames.shape[1]} "
+              f"at {args.fps:g} fps to {out}")
+        return 0
     if out.suffix == ".npz":
         arrays = {"samples": walk.numpy().astype(np.float32)}
         if labels is not None:
@@ -233,12 +265,19 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("sample", help="draw samples from a trained run")
     p.add_argument("run", metavar="RUN")
-    p.add_argument("--num", type=int, metavar="N", help="samples (with --interpolate: walks, default 8)")
-    p.add_argument("--out", required=True, metavar="FILE.png|FILE.npz")
+    p.add_argument("--num", type=int, metavar="N",
+                   help="samples (with --interpolate: walks, default 8, or 1 for a video)")
+    p.add_argument("--out", required=True, metavar="FILE.png|FILE.npz|DIR/|walk.mp4|walk.gif")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--label", type=int, default=None, metavar="C", help="class to generate (conditional models)")
     p.add_argument("--interpolate", type=int, metavar="K",
-                   help="latent walks instead: K points along a spherical path between two random z's")
+                   help="latent walks instead: K points along a spherical path between two random z's "
+                        "(--out .png grid, .npz, or .mp4/.gif video, one frame per point)")
+    p.add_argument("--seeds", metavar="A-B,C", help="one PNG per seed into the folder --out (seed s, same image "
+                                                   "alone or in a batch; conditional: class s mod C or --label)")
+    p.add_argument("--trunc", type=float, metavar="PSI",
+                   help="with --seeds: redraw every |z_i| > PSI until inside (truncated normal, BigGAN's trick)")
+    p.add_argument("--fps", type=float, default=24.0, help="frames per second of a .mp4/.gif walk (default 24)")
     p.add_argument("--device", default="cpu", help="where G runs: cpu (default), cuda, cuda:N, mps or auto")
     p.set_defaults(func=_cmd_sample)
 
