@@ -206,13 +206,38 @@ def _cmd_eval(args: argparse.Namespace) -> int:
 
     if args.num is not None and args.num < 2:
         raise GankitError(f"--num {args.num}: must be >= 2")
+    if args.real is not None or args.fake is not None or args.run is None:
+        return _eval_sets(args)
+    from gankit import image_eval
+    from gankit.metrics.features import FeatureSpec
+
     run = load_run(Path(args.run), args.device)
     names = [n.strip() for n in args.metrics.split(",") if n.strip()] if args.metrics else None
-    result = evaluate_generator(run.cfg, run.G, names, args.num, seed=args.seed,
-                                inception_weights=args.inception_weights)
+    if args.features:
+        result = image_eval.eval_run_features(run, args.features, FeatureSpec(args.feature_size, args.feature_input),
+                                              args.num, args.seed)
+    elif names is None and not args.inception_weights and image_eval.needs_features(run):
+        print("gankit: note: " + image_eval.NO_FEATURES_NOTE.format(shape="x".join(map(str, run.shape))),
+              file=sys.stderr)
+        result = image_eval.eval_run_pixels(run, args.num, args.seed)
+    else:
+        result = evaluate_generator(run.cfg, run.G, names, args.num, seed=args.seed,
+                                    inception_weights=args.inception_weights)
     row = {"step": run.step, "kind": "eval", **result}
     with open(run.path / "metrics.jsonl", "a") as f:
         f.write(json.dumps(row) + "\n")
+    print(json.dumps(result))
+    return 0
+
+
+def _eval_sets(args: argparse.Namespace) -> int:
+    from gankit.image_eval import eval_sets
+    from gankit.metrics.features import FeatureSpec
+
+    if args.run is not None or args.real is None or args.fake is None:
+        raise GankitError("give RUN, or --real and --fake (two sets of images) without RUN")
+    result = eval_sets(args.real, args.fake, args.features, FeatureSpec(args.feature_size, args.feature_input),
+                       seed=args.seed)
     print(json.dumps(result))
     return 0
 
@@ -296,8 +321,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", default="cpu", help="torch device for G, e.g. cuda (default cpu)")
     p.set_defaults(func=_cmd_invert)
 
-    p = sub.add_parser("eval", help="evaluate a run's generator; prints one JSON object")
-    p.add_argument("run", metavar="RUN")
+    p = sub.add_parser("eval", help="evaluate a run's generator, or two sets of images; prints one JSON object")
+    p.add_argument("run", metavar="RUN", nargs="?", help="the run (or give --real and --fake instead)")
+    p.add_argument("--real", metavar="DIR_OR_NPZ", help="with --fake: compare two sets of images (no RUN)")
+    p.add_argument("--fake", metavar="DIR_OR_NPZ")
+    p.add_argument("--features", default="", metavar="FILE.pt",
+                   help="FID/KID under this TorchScript feature network (anything else is refused unread)")
+    p.add_argument("--feature-size", type=int, default=0, metavar="S",
+                   help="resize images to SxS (bilinear, antialiased) for --features (default 0: as they are)")
+    p.add_argument("--feature-input", default="uint8", choices=("uint8", "float"),
+                   help="--features network takes uint8 0..255 (default; StyleGAN's Inception) or float [-1, 1]")
     p.add_argument("--metrics", metavar="a,b,...", help="metric names (default: those that fit the data set)")
     p.add_argument("--num", type=int, metavar="N", help="samples (default: 10,000 for digits, the Parzen protocol)")
     p.add_argument("--seed", type=int, default=0)
