@@ -126,3 +126,19 @@ def test_prep_rejects_bad_options(tmp_path):
         prep_folder(tmp_path, tmp_path / "d.npz", 32, crop="zoom")
     with pytest.raises(GankitError, match="must end in .npz"):
         prep_folder(tmp_path, tmp_path / "d.zip", 32)
+
+
+def test_prep_applies_exif_orientation(tmp_path):
+    src = tmp_path / "src"
+    src.mkdir()
+    image = Image.fromarray(np.full((60, 80, 3), 20, np.uint8))  # landscape, dark
+    exif = Image.Exif()
+    exif[0x0112] = 6  # Orientation: rotate 90 degrees clockwise to display
+    image.save(src / "rotated.jpg", exif=exif.tobytes(), quality=95)
+    image.save(src / "plain.jpg", quality=95)
+    prep_folder(src, tmp_path / "d.npz", 16, crop="pad", channels=1)
+    with np.load(tmp_path / "d.npz") as f:
+        plain, rotated = f["x"][0, 0], f["x"][1, 0]  # sorted: plain.jpg, rotated.jpg
+    # landscape: white bands above and below; shown upright (portrait): white bands left and right
+    assert plain[0].min() == 255 and plain[2:-2, 0].max() < 60
+    assert rotated[:, 0].min() == 255 and rotated[0, 2:-2].max() < 60
