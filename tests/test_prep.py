@@ -78,7 +78,7 @@ def test_prep_names_every_bad_file_once_and_writes_a_readable_npz(messy, tmp_pat
     assert [s["path"] for s in manifest["sources"]][:2] == ["cats/B.JPEG", "cats/a.jpg"]
     assert {s["path"] for s in manifest["skipped"]} == set(reasons)
     with Image.open(tmp_path / "data.contact.png") as sheet:
-        assert sheet.mode == "RGB" and sheet.size[0] > 32 * 4
+        assert sheet.mode == "RGB" and sheet.size == (4 * 34 + 2, 2 * 34 + 2)  # rows: classes; columns: the larger class
 
 
 def test_prep_channels_crop_modes_and_limits(messy, tmp_path, capsys):

@@ -164,7 +164,8 @@ def contact_sheet(x: np.ndarray, y: np.ndarray | None, num_classes: int, max_ima
     from gankit.viz import image_grid
 
     if y is not None and num_classes:
-        per_row = max(1, min(16, max_images // num_classes))
+        largest = int(np.bincount(y, minlength=num_classes).max())
+        per_row = max(1, min(16, max_images // num_classes, largest))
         rows = [np.flatnonzero(y == c)[:per_row] for c in range(num_classes)]
         pick, nrow = [], per_row
         for r in rows:  # pad each class row with blanks so that rows line up with classes
