@@ -124,7 +124,7 @@ def _sample_seeds(args: argparse.Namespace, out: Path) -> int:
 
     if args.num is not None or args.interpolate is not None:
         raise GankitError("--seeds: give the images by seed alone (not with --num or --interpolate)")
-    if out.suffix:
+    if out.suffix.lower() in (".png", ".npz", ".mp4", ".gif", ".jpg", ".jpeg"):
         raise GankitError(f"--out {args.out}: with --seeds, a folder (one seedNNNN.png per seed)")
     seeds = parse_seeds(args.seeds)
     run = load_run(Path(args.run), args.device)

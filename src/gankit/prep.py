@@ -136,7 +136,7 @@ def _prepare(file: Path, size: int, crop: str, channels: int, min_side: int) -> 
                 im = ImageOps.exif_transpose(im)
                 im = _square(_to_channels(im, channels), size, crop)
                 pixels = np.asarray(im, dtype=np.uint8)
-    except Image.DecompressionBombWarning as err:
+    except (Image.DecompressionBombWarning, Image.DecompressionBombError) as err:
         return None, f"too large to decode safely ({one_line(err)})"
     except Image.UnidentifiedImageError:
         return None, "not an image Pillow can read"
