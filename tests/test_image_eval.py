@@ -170,3 +170,11 @@ def test_run_with_features_reports_fid_and_what_fixes_it(photo_run, net_file, ca
     assert result["features"]["sha256"] == hashlib.sha256(net_file.read_bytes()).hexdigest()
     rows = [json.loads(line) for line in (photo_run / "metrics.jsonl").read_text().splitlines()]
     assert rows[-1]["kind"] == "eval" and rows[-1]["fid"] == result["fid"]
+    # another reference set than the training images
+    _npz(photo_run.parent / "other.npz", 3, n=10, side=32)
+    code, out, _ = _eval(capsys, str(photo_run), "--num", "24", "--features", str(net_file),
+                         "--real", str(photo_run.parent / "other.npz"))
+    other = json.loads(out)
+    assert code == 0 and other["n_real"] == 10 and other["real"].endswith("other.npz") and other["fid"] != result["fid"]
+    code, _, err = _eval(capsys, str(photo_run), "--real", str(photo_run.parent / "other.npz"))
+    assert code == 2 and "--features" in err

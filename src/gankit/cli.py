@@ -206,8 +206,10 @@ def _cmd_eval(args: argparse.Namespace) -> int:
 
     if args.num is not None and args.num < 2:
         raise GankitError(f"--num {args.num}: must be >= 2")
-    if args.real is not None or args.fake is not None or args.run is None:
+    if args.fake is not None or args.run is None:
         return _eval_sets(args)
+    if args.real is not None and not args.features:
+        raise GankitError("--real with RUN: the reference set for --features FILE (give it too)")
     from gankit import image_eval
     from gankit.metrics.features import FeatureSpec
 
@@ -215,7 +217,7 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     names = [n.strip() for n in args.metrics.split(",") if n.strip()] if args.metrics else None
     if args.features:
         result = image_eval.eval_run_features(run, args.features, FeatureSpec(args.feature_size, args.feature_input),
-                                              args.num, args.seed)
+                                              args.num, args.seed, real=args.real or "")
     elif names is None and not args.inception_weights and image_eval.needs_features(run):
         print("gankit: note: " + image_eval.NO_FEATURES_NOTE.format(shape="x".join(map(str, run.shape))),
               file=sys.stderr)
@@ -323,7 +325,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("eval", help="evaluate a run's generator, or two sets of images; prints one JSON object")
     p.add_argument("run", metavar="RUN", nargs="?", help="the run (or give --real and --fake instead)")
-    p.add_argument("--real", metavar="DIR_OR_NPZ", help="with --fake: compare two sets of images (no RUN)")
+    p.add_argument("--real", metavar="DIR_OR_NPZ",
+                   help="with --fake: compare two sets of images (no RUN); with RUN --features: the reference set "
+                        "(default: the run's training images)")
     p.add_argument("--fake", metavar="DIR_OR_NPZ")
     p.add_argument("--features", default="", metavar="FILE.pt",
                    help="FID/KID under this TorchScript feature network (anything else is refused unread)")
