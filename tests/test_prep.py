@@ -41,6 +41,7 @@ def messy(tmp_path):
     shutil.copy(src / "cats" / "a.jpg", src / "dogs" / "copy_of_a.jpg")
     (src / "dogs" / "README.txt").write_text("ignored: not an image extension\n")
     (src / ".hidden.png").write_bytes(b"hidden files are not read")
+    Image.fromarray(_photo(9)).save(src / "loose.png")  # no class: skipped with --labels
     return src
 
 
@@ -50,13 +51,14 @@ def test_prep_names_every_bad_file_once_and_writes_a_readable_npz(messy, tmp_pat
     captured = capsys.readouterr()
     lines = [line for line in captured.err.splitlines() if line.startswith("skipped ")]
     reasons = {line.split(":", 1)[0].removeprefix("skipped "): line.split(":", 1)[1] for line in lines}
-    assert sorted(reasons) == ["dogs/copy_of_a.jpg", "dogs/cut.jpg", "dogs/notes.jpg", "dogs/tiny.png"]
-    assert len(lines) == 4  # each named once
+    assert sorted(reasons) == ["dogs/copy_of_a.jpg", "dogs/cut.jpg", "dogs/notes.jpg", "dogs/tiny.png", "loose.png"]
+    assert len(lines) == 5  # each named once
     assert "duplicate of cats/a.jpg" in reasons["dogs/copy_of_a.jpg"]
     assert "truncated" in reasons["dogs/cut.jpg"]
     assert "not an image" in reasons["dogs/notes.jpg"]
     assert "too small (10x10" in reasons["dogs/tiny.png"]
-    assert "kept 7 images 3x32x32 (cats 4, dogs 3), skipped 4, ignored 1" in captured.out
+    assert "outside the class sub-folders" in reasons["loose.png"]
+    assert "kept 7 images 3x32x32 (cats 4, dogs 3), skipped 5, ignored 1" in captured.out
 
     with np.load(out, allow_pickle=False) as f:
         assert f["x"].dtype == np.uint8 and f["x"].shape == (7, 3, 32, 32)
