@@ -97,3 +97,38 @@ def test_walk_video_mp4_and_gif_decode_with_the_right_frames(photo_run, tmp_path
     assert len(gif_frames) == 7 and gif_frames[0].shape[:2] == (280, 280)
     assert main(["sample", str(photo_run), "--interpolate", "5", "--out", str(tmp_path / "w.avi")]) == 2
     assert ".mp4 or .gif" in capsys.readouterr().err
+
+
+class _StubG(torch.nn.Module):
+    """A 'generator' whose image shows its class and z: (1, 2, 2) with pixel 0 = class / 10."""
+
+    def __init__(self, num_classes=0, noise="gaussian"):
+        super().__init__()
+        self.z_dim, self.noise, self.num_classes = 8, noise, num_classes
+        self.w = torch.nn.Parameter(torch.zeros(()))
+
+    def forward(self, z, c=None):
+        out = torch.zeros(len(z), 1, 2, 2)
+        out[:, 0, 0, 0] = 0 if c is None else c.float() / 10
+        out[:, 0, 1, :] = z[:, :2] / 10
+        return out
+
+
+def test_conditional_seeds_take_class_s_mod_c_or_the_label():
+    G = _StubG(num_classes=3)
+    x = seed_images(G, [0, 1, 2, 3, 4])
+    torch.testing.assert_close(x[:, 0, 0, 0], torch.tensor([0, 1, 2, 0, 1]) / 10)
+    torch.testing.assert_close(seed_images(G, [4], label=2)[:, 0, 0, 0], torch.tensor([0.2]))
+    torch.testing.assert_close(seed_images(G, [4], label=2)[:, 0, 1], x[4:, 0, 1])  # the same z
+    with pytest.raises(GankitError, match="--label 3"):
+        seed_images(G, [0], label=3)
+
+
+def test_truncating_uniform_noise_makes_it_uniform_on_minus_psi_psi():
+    G = _StubG(noise="uniform")
+    z = torch.cat([seed_noise(G, s, psi=0.5) for s in range(400)])
+    assert z.abs().max() <= 0.5
+    # uniform on [-0.5, 0.5]: mean 0, variance 1/12
+    torch.testing.assert_close(z.mean(), torch.tensor(0.0), atol=0.02, rtol=0)
+    torch.testing.assert_close(z.var(), torch.tensor(1 / 12), atol=0.006, rtol=0)
+    torch.testing.assert_close(seed_noise(G, 5, psi=1.8), seed_noise(G, 5), rtol=0, atol=0)  # psi >= sqrt 3
