@@ -158,7 +158,11 @@ def walk_frames(walk: torch.Tensor, rows: int) -> np.ndarray:
 
 def write_video(frames: np.ndarray, path: str | os.PathLike, fps: float = 24.0) -> Path:
     """Frames (K, H, W, 3) uint8 -> an MP4 (H.264, yuv420p) or a looping GIF, written atomically."""
-    import imageio.v2 as imageio
+    try:
+        import imageio.v2 as imageio
+    except ImportError:
+        raise GankitError("videos need imageio and imageio-ffmpeg (gankit's dependencies): "
+                          "pip install -c constraints.txt imageio imageio-ffmpeg") from None
 
     path = Path(path)
     if path.suffix.lower() not in VIDEO_SUFFIXES:
