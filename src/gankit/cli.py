@@ -256,11 +256,28 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 
 def _cmd_prep(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
     from gankit.prep import prep_folder, summary
 
-    result = prep_folder(args.src, args.out, args.size, crop=args.crop, labels=args.labels,
-                         max_images=args.max_images, channels=args.channels, min_side=args.min_side,
-                         on_skip=lambda path, reason: print(f"skipped {path}: {reason}", file=sys.stderr))
+    bars = []  # shown from the second file on, so an error on a bad SRC prints one line only
+
+    def progress(done: int, total: int) -> None:
+        if not bars:
+            bars.append(tqdm(total=total, desc="prep", unit="file", dynamic_ncols=True, file=sys.stderr,
+                             disable=None))  # disable=None: no bar when stderr is not a terminal
+        bars[0].update(done - bars[0].n)
+
+    def skipped(path: str, reason: str) -> None:
+        tqdm.write(f"skipped {path}: {reason}", file=sys.stderr)
+
+    try:
+        result = prep_folder(args.src, args.out, args.size, crop=args.crop, labels=args.labels,
+                             max_images=args.max_images, channels=args.channels, min_side=args.min_side,
+                             on_skip=skipped, progress=progress)
+    finally:
+        for bar in bars:
+            bar.close()
     print(summary(result))
     return 0
 

@@ -183,7 +183,8 @@ def contact_sheet(x: np.ndarray, y: np.ndarray | None, num_classes: int, max_ima
 
 def prep_folder(src: str | os.PathLike, out: str | os.PathLike, size: int, *, crop: str = "center",
                 labels: bool = False, max_images: int = 0, channels: int = 3, min_side: int | None = None,
-                on_skip: Callable[[str, str], None] | None = None) -> PrepResult:
+                on_skip: Callable[[str, str], None] | None = None,
+                progress: Callable[[int, int], None] | None = None) -> PrepResult:
     """Prepare every usable image under ``src`` as one uint8 archive (see the module docstring).
 
     Args:
@@ -197,6 +198,7 @@ def prep_folder(src: str | os.PathLike, out: str | os.PathLike, size: int, *, cr
         channels: 1 (grey) or 3 (RGB).
         min_side: skip images whose shorter side is below this (default ``size // 2``).
         on_skip: called with (relative path, reason) for each skipped file, as it happens.
+        progress: called with (files looked at, candidate files) after each candidate file.
 
     Returns:
         A ``PrepResult``.
@@ -236,9 +238,11 @@ def prep_folder(src: str | os.PathLike, out: str | os.PathLike, size: int, *, cr
     class_of: list[str] = []
     seen_bytes: dict[str, str] = {}
     seen_pixels: dict[str, str] = {}
-    for file in candidates:
+    for done, file in enumerate(candidates, 1):
         if max_images and len(kept) >= max_images:
             break
+        if progress is not None and done > 1:
+            progress(done - 1, len(candidates))
         rel = file.relative_to(folder).as_posix()
         if labels and "/" not in rel:
             skip(rel, "outside the class sub-folders (--labels takes classes from sub-folders)")
@@ -265,6 +269,8 @@ def prep_folder(src: str | os.PathLike, out: str | os.PathLike, size: int, *, cr
         kept.append(pixels)
         sources.append({"path": rel, "sha256": digest})
         class_of.append(rel.split("/", 1)[0] if labels else "")
+    if progress is not None and len(candidates) > 1:
+        progress(len(candidates), len(candidates))  # done (or stopped at --max-images)
     if not kept:
         raise GankitError(f"{folder}: no usable images ({len(skipped)} skipped); nothing written")
 
