@@ -95,10 +95,14 @@ def _cmd_sample(args: argparse.Namespace) -> int:
     from gankit.runs import generate, labels_to_sample, load_run
 
     out = Path(args.out)
-    if out.suffix not in (".png", ".npz"):
-        raise GankitError(f"--out {args.out}: must end in .png or .npz")
+    if args.seeds is not None:
+        return _sample_seeds(args, out)
+    if args.trunc is not None:
+        raise GankitError("--trunc applies to --seeds only")
     if args.interpolate is not None:
         return _sample_walk(args, out)
+    if out.suffix not in (".png", ".npz"):
+        raise GankitError(f"--out {args.out}: must end in .png or .npz")
     if args.num is None:
         raise GankitError("--num N is required (or --interpolate K for a latent walk)")
     if args.num < 1:
@@ -131,19 +135,47 @@ def _cmd_sample(args: argparse.Namespace) -> int:
     return 0
 
 
+def _sample_seeds(args: argparse.Namespace, out: Path) -> int:
+    from gankit.runs import load_run
+    from gankit.sampling import parse_seeds, seed_images, write_seed_pngs
+
+    if args.num is not None or args.interpolate is not None:
+        raise GankitError("--seeds: give the images by seed alone (not with --num or --interpolate)")
+    if out.suffix.lower() in (".png", ".npz", ".mp4", ".gif", ".jpg", ".jpeg"):
+        raise GankitError(f"--out {args.out}: with --seeds, a folder (one seedNNNN.png per seed)")
+    seeds = parse_seeds(args.seeds)
+    run = load_run(Path(args.run), args.device)
+    files = write_seed_pngs(seed_images(run.G, seeds, args.trunc, args.label), seeds, out)
+    trunc = "" if args.trunc is None else f", z truncated to |z_i| <= {args.trunc} by resampling"
+    print(f"wrote {len(files)} images (seeds {args.seeds}{trunc}) to {out}")
+    return 0
+
+
 def _sample_walk(args: argparse.Namespace, out: Path) -> int:
     import numpy as np
 
     from gankit.invert import latent_walk
     from gankit.runs import labels_to_sample, load_run
+    from gankit.sampling import VIDEO_SUFFIXES
 
-    rows = 8 if args.num is None else args.num
+    video = out.suffix.lower() in VIDEO_SUFFIXES
+    if not video and out.suffix not in (".png", ".npz"):
+        raise GankitError(f"--out {args.out}: must end in .png, .npz, .mp4 or .gif")
+    rows = (1 if video else 8) if args.num is None else args.num
     if args.interpolate < 2 or rows < 1:
         raise GankitError(f"--interpolate {args.interpolate} --num {rows}: need K >= 2 points per walk and N >= 1 walks")
     run = load_run(Path(args.run))
     labels = labels_to_sample(run.num_classes, rows, args.label)  # a conditional walk stays in one class
     walk = latent_walk(run.G, rows, args.interpolate, seed=args.seed, labels=labels)
     out.parent.mkdir(parents=True, exist_ok=True)
+    if video:
+        from gankit.sampling import walk_frames, write_video
+
+        frames = walk_frames(walk, rows)
+        write_video(frames, out, args.fps)
+        print(f"wrote {rows} latent walk(s) as {len(frames)} frames of {frames.shape[2]}x{frames.shape[1]} "
+              f"at {args.fps:g} fps to {out}")
+        return 0
     if out.suffix == ".npz":
         arrays = {"samples": walk.numpy().astype(np.float32)}
         if labels is not None:
@@ -191,13 +223,40 @@ def _cmd_eval(args: argparse.Namespace) -> int:
 
     if args.num is not None and args.num < 2:
         raise GankitError(f"--num {args.num}: must be >= 2")
+    if args.fake is not None or args.run is None:
+        return _eval_sets(args)
+    if args.real is not None and not args.features:
+        raise GankitError("--real with RUN: the reference set for --features FILE (give it too)")
+    from gankit import image_eval
+    from gankit.metrics.features import FeatureSpec
+
     run = load_run(Path(args.run), args.device)
     names = [n.strip() for n in args.metrics.split(",") if n.strip()] if args.metrics else None
-    result = evaluate_generator(run.cfg, run.G, names, args.num, seed=args.seed,
-                                inception_weights=args.inception_weights)
+    if args.features:
+        result = image_eval.eval_run_features(run, args.features, FeatureSpec(args.feature_size, args.feature_input),
+                                              args.num, args.seed, real=args.real or "")
+    elif names is None and not args.inception_weights and image_eval.needs_features(run):
+        print("gankit: note: " + image_eval.NO_FEATURES_NOTE.format(shape="x".join(map(str, run.shape))),
+              file=sys.stderr)
+        result = image_eval.eval_run_pixels(run, args.num, args.seed)
+    else:
+        result = evaluate_generator(run.cfg, run.G, names, args.num, seed=args.seed,
+                                    inception_weights=args.inception_weights)
     row = {"step": run.step, "kind": "eval", **result}
     with open(run.path / "metrics.jsonl", "a") as f:
         f.write(json.dumps(row) + "\n")
+    print(json.dumps(result))
+    return 0
+
+
+def _eval_sets(args: argparse.Namespace) -> int:
+    from gankit.image_eval import eval_sets
+    from gankit.metrics.features import FeatureSpec
+
+    if args.run is not None or args.real is None or args.fake is None:
+        raise GankitError("give RUN, or --real and --fake (two sets of images) without RUN")
+    result = eval_sets(args.real, args.fake, args.features, FeatureSpec(args.feature_size, args.feature_input),
+                       seed=args.seed)
     print(json.dumps(result))
     return 0
 
@@ -210,6 +269,33 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
     print(json.dumps(run_demo(args.name, out, args.seed, parse_sets(args.set or []))))
     print(f"figures and numbers.json in {out}", file=sys.stderr)
+    return 0
+
+
+def _cmd_prep(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from gankit.prep import prep_folder, summary
+
+    bars = []  # shown from the second file on, so an error on a bad SRC prints one line only
+
+    def progress(done: int, total: int) -> None:
+        if not bars:
+            bars.append(tqdm(total=total, desc="prep", unit="file", dynamic_ncols=True, file=sys.stderr,
+                             disable=None))  # disable=None: no bar when stderr is not a terminal
+        bars[0].update(done - bars[0].n)
+
+    def skipped(path: str, reason: str) -> None:
+        tqdm.write(f"skipped {path}: {reason}", file=sys.stderr)
+
+    try:
+        result = prep_folder(args.src, args.out, args.size, crop=args.crop, labels=args.labels,
+                             max_images=args.max_images, channels=args.channels, min_side=args.min_side,
+                             on_skip=skipped, progress=progress)
+    finally:
+        for bar in bars:
+            bar.close()
+    print(summary(result))
     return 0
 
 
@@ -240,12 +326,19 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("sample", help="draw samples from a trained run")
     p.add_argument("run", metavar="RUN")
-    p.add_argument("--num", type=int, metavar="N", help="samples (with --interpolate: walks, default 8)")
-    p.add_argument("--out", required=True, metavar="FILE.png|FILE.npz")
+    p.add_argument("--num", type=int, metavar="N",
+                   help="samples (with --interpolate: walks, default 8, or 1 for a video)")
+    p.add_argument("--out", required=True, metavar="FILE.png|FILE.npz|DIR/|walk.mp4|walk.gif")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--label", type=int, default=None, metavar="C", help="class to generate (conditional models)")
     p.add_argument("--interpolate", type=int, metavar="K",
-                   help="latent walks instead: K points along a spherical path between two random z's")
+                   help="latent walks instead: K points along a spherical path between two random z's "
+                        "(--out .png grid, .npz, or .mp4/.gif video, one frame per point)")
+    p.add_argument("--seeds", metavar="A-B,C", help="one PNG per seed into the folder --out (seed s, same image "
+                                                   "alone or in a batch; conditional: class s mod C or --label)")
+    p.add_argument("--trunc", type=float, metavar="PSI",
+                   help="with --seeds: redraw every |z_i| > PSI until inside (truncated normal, BigGAN's trick)")
+    p.add_argument("--fps", type=float, default=24.0, help="frames per second of a .mp4/.gif walk (default 24)")
     p.add_argument("--device", default="cpu", help="where G runs: cpu (default), cuda, cuda:N, mps or auto")
     p.set_defaults(func=_cmd_sample)
 
@@ -264,8 +357,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", default="cpu", help="torch device for G, e.g. cuda (default cpu)")
     p.set_defaults(func=_cmd_invert)
 
-    p = sub.add_parser("eval", help="evaluate a run's generator; prints one JSON object")
-    p.add_argument("run", metavar="RUN")
+    p = sub.add_parser("eval", help="evaluate a run's generator, or two sets of images; prints one JSON object")
+    p.add_argument("run", metavar="RUN", nargs="?", help="the run (or give --real and --fake instead)")
+    p.add_argument("--real", metavar="DIR_OR_NPZ",
+                   help="with --fake: compare two sets of images (no RUN); with RUN --features: the reference set "
+                        "(default: the run's training images)")
+    p.add_argument("--fake", metavar="DIR_OR_NPZ")
+    p.add_argument("--features", default="", metavar="FILE.pt",
+                   help="FID/KID under this TorchScript feature network (anything else is refused unread)")
+    p.add_argument("--feature-size", type=int, default=0, metavar="S",
+                   help="resize images to SxS (bilinear, antialiased) for --features (default 0: as they are)")
+    p.add_argument("--feature-input", default="uint8", choices=("uint8", "float"),
+                   help="--features network takes uint8 0..255 (default; StyleGAN's Inception) or float [-1, 1]")
     p.add_argument("--metrics", metavar="a,b,...", help="metric names (default: those that fit the data set)")
     p.add_argument("--num", type=int, metavar="N", help="samples (default: 10,000 for digits, the Parzen protocol)")
     p.add_argument("--seed", type=int, default=0)
@@ -283,6 +386,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--set", metavar="KEY=VALUE", nargs="+", action="extend",
                    help="config overrides for the demos that train (paper), e.g. --set data.name=mnist data.path=DIR")
     p.set_defaults(func=_cmd_demo)
+
+    p = sub.add_parser("prep", help="a folder of images -> a uint8 .npz for data.name=npz (+ contact sheet, manifest)",
+                       description="Walk SRC, decode every image, convert, crop and resize it to SxS (Lanczos); "
+                                   "skip corrupt, truncated, tiny and duplicate files with one line each.")
+    p.add_argument("src", metavar="SRC", help="folder of images (class sub-folders with --labels)")
+    p.add_argument("--out", required=True, metavar="DATA.npz")
+    p.add_argument("--size", type=int, required=True, metavar="S", help="side of the square images written")
+    p.add_argument("--crop", default="center", choices=("center", "pad", "stretch"),
+                   help="center: centred square; pad: fit inside, white margins; stretch: ignore aspect (default center)")
+    p.add_argument("--labels", action="store_true", help="class labels from SRC's top-level sub-folders")
+    p.add_argument("--max-images", type=int, default=0, metavar="N", help="stop after N kept images (default: all)")
+    p.add_argument("--channels", type=int, default=3, choices=(1, 3), help="1 grey or 3 RGB (default 3)")
+    p.add_argument("--min-side", type=int, default=None, metavar="M",
+                   help="skip images whose shorter side is below M pixels (default S/2)")
+    p.set_defaults(func=_cmd_prep)
 
     p = sub.add_parser("report", help="write RUN/report.html: curves, evaluation, samples, config")
     p.add_argument("run", metavar="RUN")
