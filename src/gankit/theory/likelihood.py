@@ -126,7 +126,7 @@ def run(out_dir: Path, seed: int = 0, overrides: dict | None = None, quick: bool
     controls = [{"model": "training digits as samples", **_parzen(train, valid, test), "fid_cnn": _fid(train, seed)}]
     centroids, _ = fit_clusters(train, setting.kmeans_k, seed)
     centroids = centroids.view(-1, *train.shape[1:])
-    controls.append({"model": f"k-means, {setting.kmeans_k} centroids of the training digits",
+    controls.append({"model": f"k-means, {setting.kmeans_k} centroids",
                      **_parzen(centroids, valid, test), "fid_cnn": _fid(centroids, seed)})
     parzen, ais_01 = [r["parzen_ll"] for r in rows], [r["ais_ll_01"] for r in rows]
     numbers = {
