@@ -15,6 +15,7 @@ def _numbers():
              "ais_sigma_01": 0.1, "bdmc_gap": 3.0, "ais_minus_parzen": a - p, "fid_cnn": 10.0}
             for i, (p, a) in enumerate([(100.0, 500.0), (90.0, 700.0)])]
     rows[1]["iwae_01"] = 650.0
+    rows[0]["ais_sigma_at_edge"] = True
     controls = [{"model": "training digits as samples", "parzen_ll": 170.0, "parzen_se": 4.0, "parzen_sigma": 0.2,
                  "fid_cnn": 0.0},
                 {"model": "k-means", "parzen_ll": 190.0, "parzen_se": 5.0, "parzen_sigma": 0.17, "fid_cnn": 50.0}]
@@ -28,6 +29,7 @@ def test_table_has_every_row_and_both_papers():
                  *(m for m, *_ in WU_TABLE2)):
         assert f"| {name} |" in text
     assert "| m1 | 90.0 ± 1.0 (0.200) | 700.0 ± 2.0 (0.1) | 3.0 | 650.0 | 610.0 | 10.0 |" in text
+    assert "| m0 | 100.0 ± 1.0 (0.200) | 500.0 ± 2.0 (0.1†) |" in text
     assert "differently (1 of 1 pairs swapped)" in text and "the k-means control beats" in text
     assert "| GAN-50 | 627.3 | 300.3 | 327.0 |" in text
 

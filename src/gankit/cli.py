@@ -295,8 +295,8 @@ def build_parser() -> argparse.ArgumentParser:
     ais.add_argument("--ais-valid-temperatures", type=int, default=50, metavar="T",
                      help="annealing steps while choosing sigma (default 50)")
     ais.add_argument("--ais-bdmc", type=int, default=4, metavar="N", help="simulated points for the BDMC gap (4; 0: off)")
-    ais.add_argument("--ais-sigmas", default="0.05,0.1,0.2,0.4", metavar="S,S,...",
-                     help="the sigma grid in the data's units (default 0.05,0.1,0.2,0.4: [-1, 1] pixels)")
+    ais.add_argument("--ais-sigmas", default="0.05,0.1,0.2,0.4,0.8", metavar="S,S,...",
+                     help="the sigma grid in the data's units (default 0.05,0.1,0.2,0.4,0.8: [-1, 1] pixels)")
     p.set_defaults(func=_cmd_eval)
 
     p = sub.add_parser("demo", help="the lecture demos: figures and numbers",

@@ -18,7 +18,7 @@ from torch import nn
 from gankit.errors import GankitError
 from gankit.metrics.likelihood import ais, bdmc, bits_per_dim, check_generator, to_unit_interval
 
-SIGMAS = (0.05, 0.1, 0.2, 0.4)  # the grid, in [-1, 1] units (0.025 ... 0.2 on [0, 1] pixels)
+SIGMAS = (0.05, 0.1, 0.2, 0.4, 0.8)  # the grid, in [-1, 1] units (0.025 ... 0.4 on [0, 1] pixels)
 
 
 @dataclass(frozen=True)
@@ -89,7 +89,7 @@ def ais_protocol(G: nn.Module, valid: torch.Tensor, test: torch.Tensor, budget: 
     Returns:
         ``ais_ll`` (mean log p over the test images, nats, data units), ``ais_se`` (its standard
         error over images), ``ais_sigma``; with ``images``: ``ais_ll_01``, ``ais_sigma_01`` and
-        ``ais_bits_per_dim`` on [0, 1] pixels; ``ais_valid`` (sigma -> validation mean);
+        ``ais_bits_per_dim`` on [0, 1] pixels; ``ais_valid`` (sigma -> validation mean); ``ais_sigma_at_edge``;
         ``bdmc_lower``, ``bdmc_upper``, ``bdmc_gap`` (means over the simulated points); the budget.
     """
     budget.check()
@@ -101,7 +101,9 @@ def ais_protocol(G: nn.Module, valid: torch.Tensor, test: torch.Tensor, budget: 
              seed=seed + 1, labels=y)
     mean, se = _mean_se(ll)
     dims = math.prod(test.shape[1:])
-    out = {"ais_ll": mean, "ais_se": se, "ais_sigma": sigma, "ais_n_test": len(x), "ais_valid": scores}
+    out = {"ais_ll": mean, "ais_se": se, "ais_sigma": sigma, "ais_n_test": len(x), "ais_valid": scores,
+           # the best sigma at an end of a grid of several: widen the grid (--ais-sigmas), the optimum may lie beyond
+           "ais_sigma_at_edge": len(budget.sigmas) > 1 and sigma in (min(budget.sigmas), max(budget.sigmas))}
     if images:
         out.update(ais_ll_01=to_unit_interval(mean, dims), ais_sigma_01=sigma / 2,
                    ais_bits_per_dim=bits_per_dim(to_unit_interval(mean, dims), dims))

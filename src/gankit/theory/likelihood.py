@@ -159,7 +159,8 @@ def table_markdown(n: dict) -> str:
              "|---|---|---|---|---|---|---|"]
     for r in n["rows"]:
         lines.append(f"| {r['model']} | {_num(r['parzen_ll'], r['parzen_se'])} ({r['parzen_sigma']:.3f}) | "
-                     f"{_num(r['ais_ll_01'], r['ais_se'])} ({r['ais_sigma_01']:g}) | {_num(r.get('bdmc_gap'))} | "
+                     f"{_num(r['ais_ll_01'], r['ais_se'])} ({r['ais_sigma_01']:g}{'†' if r.get('ais_sigma_at_edge') else ''})"
+                     f" | {_num(r.get('bdmc_gap'))} | "
                      f"{_num(r.get('iwae_01'))} | {_num(r['ais_minus_parzen'])} | {_num(r['fid_cnn'])} |")
     for r in n["controls"]:
         lines.append(f"| {r['model']} | {_num(r['parzen_ll'], r['parzen_se'])} ({r['parzen_sigma']:.3f}) | — | — | — "
@@ -169,7 +170,8 @@ def table_markdown(n: dict) -> str:
     lines += ["", f"Parzen and AIS rank the four models {verdict}. Under Parzen the k-means control {kmeans} "
               f"the training digits themselves.", "",
               "Parzen σ on [0, 1] pixels; AIS σ in brackets on [0, 1] pixels (twice that on gankit's [-1, 1]). "
-              "BDMC gap: reverse minus forward AIS on data simulated from the model at that σ and budget.", "",
+              "BDMC gap: reverse minus forward AIS on data simulated from the model at that σ and budget. "
+              "†: the best σ was at an end of the grid (the optimum may lie beyond it).", "",
               "### Goodfellow et al. (2014), Table 1 (MNIST, Parzen, nats)", "", "| model | Parzen |", "|---|---|"]
     lines += [f"| {m} | {v:g} ± {se:g} |" for m, v, se in PAPER_TABLE1]
     lines += ["", "### Wu et al. (2017), Table 2 (MNIST test, [0, 1] pixels, nats)", "",
