@@ -52,6 +52,8 @@ class VAETrainer:
 
         if cfg.train.method != "vae":
             raise GankitError(f"train.method={cfg.train.method}: gankit.vae trains train.method=vae only")
+        if distributed.launched_by_torchrun():
+            raise GankitError("train.method=vae trains on one process: run it without torchrun")
         self.cfg = cfg
         self.device = device or distributed.resolve_device(cfg.train.device)
         if cfg.train.threads:
