@@ -12,7 +12,7 @@ PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 def test_registry_names_and_descriptions():
     assert list(DEMOS) == ["toy1d", "optimal-d", "bilinear", "saddle", "gen-costs", "mode-collapse", "divergences",
-                           "paper", "coverage"]
+                           "paper", "coverage", "likelihood"]
     for run, description in DEMOS.values():
         assert callable(run)
         assert isinstance(description, str) and description and "\n" not in description

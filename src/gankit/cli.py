@@ -62,9 +62,22 @@ def _cmd_train(args: argparse.Namespace) -> int:
             bar.set_postfix(d_loss=f"{stats.d_loss:.3f}", g_loss=f"{stats.g_loss:.3f}",
                             D_x=f"{stats.d_real:.2f}", D_G_z=f"{stats.d_fake:.2f}", refresh=False)
 
+    def vae_progress(step: int, stats) -> None:
+        if not bars:
+            bars.append(tqdm(total=cfg.train.steps, initial=step - 1, desc=cfg.preset, unit="step",
+                             dynamic_ncols=True, file=sys.stderr))
+        bars[0].update(1)
+        if step % 10 == 0 or step == cfg.train.steps:
+            bars[0].set_postfix(elbo=f"{stats.elbo:.1f}", kl=f"{stats.kl:.1f}", refresh=False)
+
+    train, fit_progress = fit, progress
+    if cfg.train.method == "vae":  # a VAE around the same G: its own fit, not Algorithm 1
+        from gankit.vae import fit_vae
+
+        train, fit_progress = fit_vae, vae_progress
     started = time.perf_counter()
     try:
-        trainer = fit(cfg, out, resume=args.resume, progress=progress)
+        trainer = train(cfg, out, resume=args.resume, progress=fit_progress)
     finally:
         for bar in bars:
             bar.close()
@@ -81,11 +94,12 @@ def _train_summary(trainer, out: Path, wall: float) -> str:
 
     cfg = trainer.cfg
     steps, seconds = getattr(trainer, "pace", (0, 0.0))
+    source = getattr(trainer, "memory_format_source", "")
     rate = f"{steps / seconds:.1f} steps/s" if steps and seconds > 0 else "no steps trained"
     where = f"{trainer.device.type}" if trainer.device.type != "cpu" else \
         f"{cpu_model()}, {torch.get_num_threads()} thread{'s' if torch.get_num_threads() > 1 else ''}"
     layout = f", {cfg.model.memory_format} ({trainer.memory_format_source})" \
-        if trainer.memory_format_source in ("measured", "cached") else ""
+        if source in ("measured", "cached") else ""
     return f"trained {cfg.preset} to step {trainer.step} in {wall:.0f} s wall ({rate}; {where}{layout}): {out}"
 
 
@@ -230,8 +244,18 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     from gankit import image_eval
     from gankit.metrics.features import FeatureSpec
 
-    run = load_run(Path(args.run), args.device)
     names = [n.strip() for n in args.metrics.split(",") if n.strip()] if args.metrics else None
+    budget = None
+    if names and "ais" in names:  # AIS is not one of evaluate()'s sample metrics: it queries G itself
+        from gankit.metrics.likelihood_eval import Budget, parse_sigmas
+
+        names = [n for n in names if n != "ais"]
+        budget = Budget(temperatures=args.ais_temperatures, leapfrog=args.ais_leapfrog, chains=args.ais_chains,
+                        points=args.ais_points, valid_points=args.ais_valid_points,
+                        valid_temperatures=args.ais_valid_temperatures, bdmc_points=args.ais_bdmc,
+                        sigmas=parse_sigmas(args.ais_sigmas)).check()
+    run = load_run(Path(args.run), args.device)
+    result = {}
     if args.features:
         result = image_eval.eval_run_features(run, args.features, FeatureSpec(args.feature_size, args.feature_input),
                                               args.num, args.seed, real=args.real or "")
@@ -239,9 +263,13 @@ def _cmd_eval(args: argparse.Namespace) -> int:
         print("gankit: note: " + image_eval.NO_FEATURES_NOTE.format(shape="x".join(map(str, run.shape))),
               file=sys.stderr)
         result = image_eval.eval_run_pixels(run, args.num, args.seed)
-    else:
+    elif names is None or names:
         result = evaluate_generator(run.cfg, run.G, names, args.num, seed=args.seed,
                                     inception_weights=args.inception_weights)
+    if budget is not None:
+        from gankit.metrics.likelihood_eval import evaluate_run
+
+        result.update(evaluate_run(run.cfg, run.G, budget, seed=args.seed))
     row = {"step": run.step, "kind": "eval", **result}
     with open(run.path / "metrics.jsonl", "a") as f:
         f.write(json.dumps(row) + "\n")
@@ -267,7 +295,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else Path("runs") / f"demo-{args.name}"
     from gankit.config import parse_sets
 
-    print(json.dumps(run_demo(args.name, out, args.seed, parse_sets(args.set or []))))
+    print(json.dumps(run_demo(args.name, out, args.seed, parse_sets(args.set or []), quick=args.quick)))
     print(f"figures and numbers.json in {out}", file=sys.stderr)
     return 0
 
@@ -375,16 +403,33 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--inception-weights", default="", metavar="FILE",
                    help="local inception-2015-12-05.pt for fid_inception (never downloaded)")
     p.add_argument("--device", default="cpu", help="where G samples: cpu (default), cuda, cuda:N, mps or auto")
+    ais = p.add_argument_group("--metrics ais", "log p(x) by annealed importance sampling (not in the default set; "
+                               "minutes to hours on a CPU: the defaults take minutes for small nets)")
+    ais.add_argument("--ais-temperatures", type=int, default=300, metavar="T", help="annealing steps (default 300)")
+    ais.add_argument("--ais-leapfrog", type=int, default=10, metavar="L", help="leapfrog steps per HMC move (10)")
+    ais.add_argument("--ais-chains", type=int, default=8, metavar="C", help="chains per image (default 8)")
+    ais.add_argument("--ais-points", type=int, default=20, metavar="N", help="test images scored (default 20)")
+    ais.add_argument("--ais-valid-points", type=int, default=8, metavar="N",
+                     help="validation images sigma is chosen on (default 8)")
+    ais.add_argument("--ais-valid-temperatures", type=int, default=50, metavar="T",
+                     help="annealing steps while choosing sigma (default 50)")
+    ais.add_argument("--ais-bdmc", type=int, default=4, metavar="N", help="simulated points for the BDMC gap (4; 0: off)")
+    ais.add_argument("--ais-sigmas", default="0.05,0.1,0.2,0.4,0.8", metavar="S,S,...",
+                     help="the sigma grid in the data's units (default 0.05,0.1,0.2,0.4,0.8: [-1, 1] pixels)")
     p.set_defaults(func=_cmd_eval)
 
     p = sub.add_parser("demo", help="the lecture demos: figures and numbers",
                        description="The lecture demos, each writing PNG figures and numbers.json.")
     p.add_argument("name", metavar="NAME",
-                   help="toy1d, optimal-d, bilinear, saddle, gen-costs, mode-collapse, divergences, paper, coverage")
+                   help="toy1d, optimal-d, bilinear, saddle, gen-costs, mode-collapse, divergences, paper, coverage, "
+                        "likelihood")
     p.add_argument("--out", metavar="DIR", help="output folder (default: runs/demo-NAME)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--set", metavar="KEY=VALUE", nargs="+", action="extend",
-                   help="config overrides for the demos that train (paper), e.g. --set data.name=mnist data.path=DIR")
+                   help="config overrides for the demos that train (paper, likelihood), e.g. --set data.name=mnist "
+                        "data.path=DIR")
+    p.add_argument("--quick", action="store_true",
+                   help="likelihood: small models and budgets, about 10 CPU minutes (the full demo takes hours)")
     p.set_defaults(func=_cmd_demo)
 
     p = sub.add_parser("prep", help="a folder of images -> a uint8 .npz for data.name=npz (+ contact sheet, manifest)",

@@ -87,6 +87,8 @@ class TrainConfig:
     fake_class_weight: float = 1.0  # acgan: D's class term on G's samples, times class_weight (Odena: 1; 0: data only)
     plain: bool = False  # the paper's plain game: every remedy below and in model.* off (see PLAIN_GAME)
     ema: float = 0.0  # G's weight average for sample/eval: decay min(ema, (1+n)/(10+n)) at update n (0: off)
+    method: str = "gan"  # gan (Algorithm 1) | vae (G is a VAE's decoder, trained on the ELBO: gankit.vae)
+    vae_sigma: float = 0.2  # vae: sd of the observation model N(x; G(z), sd^2 I) in the data's units
 
 
 @dataclass(frozen=True)
@@ -322,6 +324,14 @@ def validate(cfg: Config) -> Config:
     _check(t.class_weight >= 0, "train.class_weight", f"must be >= 0, got {t.class_weight}")
     _check(t.fake_class_weight >= 0, "train.fake_class_weight", f"must be >= 0, got {t.fake_class_weight}")
     _check(0 <= t.ema < 1, "train.ema", f"must be in [0, 1), got {t.ema}")
+    _check(t.method in ("gan", "vae"), "train.method", f"must be gan or vae, got {t.method!r}")
+    _check(t.vae_sigma > 0, "train.vae_sigma", f"must be > 0, got {t.vae_sigma}")
+    if t.method == "vae":  # the ELBO's KL term is for a N(0, I) prior and an unconditional decoder
+        for key, ok in (("model.noise", m.noise == "gaussian"), ("model.conditional", not m.conditional),
+                        ("model.clusters", not m.clusters), ("train.ema", not t.ema),
+                        ("model.family", m.family in ("mlp", "paper-mlp", "dcgan"))):
+            _check(ok, key, f"train.method=vae needs the default here (a Gaussian, unconditional mlp, paper-mlp or "
+                            f"dcgan decoder without a weight average), got {getattr(m if key.startswith('model') else t, key.split('.')[1])!r}")
     for key in ("every", "sample_every", "checkpoint_every", "grid"):
         _check(getattr(log, key) >= 1, f"log.{key}", f"must be >= 1, got {getattr(log, key)}")
     _check(cfg.eval.every >= 0, "eval.every", f"must be >= 0, got {cfg.eval.every}")
