@@ -23,7 +23,7 @@ steps, samples, temperatures, chains, points) to fit ~10 CPU minutes: its AIS nu
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
