@@ -25,6 +25,7 @@ from gankit.errors import GankitError
 from gankit.models.clusters import self_conditioned
 from gankit.models.conditional import CONDITIONAL_KINDS
 from gankit.models.dcgan import DCGANDiscriminator, DCGANGenerator
+from gankit.models.resnet import ResNetDiscriminator, ResNetGenerator
 from gankit.models.mlp import MaxoutDiscriminator, MLPDiscriminator, MLPGenerator, PaperGenerator
 from gankit.models.toy import LogisticDiscriminator, ShiftGenerator
 
@@ -33,11 +34,13 @@ FAMILIES = {
     "mlp": "small fully connected pair (toy data or images)",
     "paper-mlp": "Goodfellow et al. (2014) MNIST pair: 1200-1200 ReLU G, maxout D with dropout",
     "dcgan": "DCGAN convolutional pair (square images)",
+    "resnet": "SN-GAN ResNet pair (Miyato et al. 2018; Mimicry's shapes), square images of side 32, 48, 64, 128",
 }
 
 
-CONDITIONAL_FAMILIES = ("mlp", "dcgan")
+CONDITIONAL_FAMILIES = ("mlp", "dcgan", "resnet")
 REMEDY_FAMILIES = ("mlp", "paper-mlp", "dcgan")  # the D layers of gankit.models.layers
+SPECTRAL_NORM_FAMILIES = (*REMEDY_FAMILIES, "resnet")  # resnet takes spectral_norm, not pack or mbstd
 
 
 def sample_noise(G: nn.Module, m: int, generator: torch.Generator) -> torch.Tensor:
@@ -78,12 +81,14 @@ def _pair(cfg, shape: tuple[int, ...], num_classes: int) -> tuple[nn.Module, nn.
     if cond not in CONDITIONAL_KINDS:
         raise GankitError(f"unknown model.conditional {cond!r}; valid: '', cgan, acgan")
     if cond and cfg.family not in CONDITIONAL_FAMILIES:
-        raise GankitError(f"model.conditional={cond} needs model.family mlp or dcgan, got {cfg.family}")
+        raise GankitError(f"model.conditional={cond} needs model.family mlp, dcgan or resnet, got {cfg.family}")
     if cond and num_classes < 2:
         raise GankitError(f"model.conditional={cond} needs at least 2 classes, got {num_classes}")
     k = num_classes if cond else 0
     remedies = {"spectral_norm": cfg.spectral_norm, "pack": cfg.pack, "mbstd": cfg.mbstd}
-    if cfg.family not in REMEDY_FAMILIES and remedies != {"spectral_norm": False, "pack": 1, "mbstd": 0}:
+    if cfg.family == "resnet" and (cfg.pack != 1 or cfg.mbstd):
+        raise GankitError("model.pack and model.mbstd need model.family mlp, paper-mlp or dcgan, got resnet")
+    if cfg.family not in SPECTRAL_NORM_FAMILIES and remedies != {"spectral_norm": False, "pack": 1, "mbstd": 0}:
         raise GankitError(f"model.spectral_norm, model.pack and model.mbstd need model.family "
                           f"{', '.join(REMEDY_FAMILIES)}, got {cfg.family}")
     if cfg.family == "toy":
@@ -104,5 +109,12 @@ def _pair(cfg, shape: tuple[int, ...], num_classes: int) -> tuple[nn.Module, nn.
         D = DCGANDiscriminator(size, c, d_width, num_classes=k, conditional=cond, extra=cfg.d_extra, **remedies)
         # oneDNN's CPU convolutions run faster on NHWC ("channels last") weights and
         # activations: 10-20% less time per training step on our presets.
+        return G.to(memory_format=torch.channels_last), D.to(memory_format=torch.channels_last)
+    if cfg.family == "resnet":
+        if not is_image or shape[1] != shape[2]:
+            raise GankitError(f"model.family=resnet needs square images, got samples of shape {shape}")
+        c, size = shape[0], shape[1]
+        G = ResNetGenerator(cfg.z_dim, size, c, cfg.width, num_classes=k)
+        D = ResNetDiscriminator(size, c, d_width, num_classes=k, conditional=cond, spectral_norm=cfg.spectral_norm)
         return G.to(memory_format=torch.channels_last), D.to(memory_format=torch.channels_last)
     raise GankitError(f"unknown model family {cfg.family!r}; valid: {', '.join(FAMILIES)}")
