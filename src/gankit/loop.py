@@ -202,17 +202,7 @@ def _fit(cfg: config_lib.Config, run_dir: Path, resume: bool, progress: Callable
             # Evaluation runs on rank 0 alone, on the plain generator (no collective inside): the
             # other ranks wait for it in the next step's gradient all-reduce.
             if main and cfg.eval.every and (step % cfg.eval.every == 0 or is_last):
-                names = [n.strip() for n in cfg.eval.metrics.split(",")] if cfg.eval.metrics else None
-                result = evaluate_generator(cfg, trainer.sampler, names, cfg.eval.num, seed=cfg.seed)
-                with open(metrics_path, "a") as f:
-                    f.write(json.dumps({"step": step, "kind": "eval", **result}) + "\n")
-                for key, value in result.items():
-                    if isinstance(value, (int, float)) and key != "n":
-                        writer.add_scalar(f"eval/{key}", value, step)
-                ticker.evaluated(step, result, cfg.eval.best)
-                # (validate: with eval.best, every evaluation falls on a checkpoint, saved just below)
-                if cfg.eval.best:
-                    watch.improves(trainer.best, result, cfg.eval.best, cfg.eval.best_mode, step)
+                _evaluate(trainer, step, metrics_path, writer, ticker)
             if main and (step % log.sample_every == 0 or is_last):
                 _write_samples(trainer, run_dir, step, writer, real_view)
             if step % log.checkpoint_every == 0 or is_last or stopping:
@@ -233,6 +223,22 @@ def _fit(cfg: config_lib.Config, run_dir: Path, resume: bool, progress: Callable
                 raise Interrupted(f"{what}: stopped after step {step}, checkpoint saved "
                                   f"(continue with --resume --out {run_dir})")
     return trainer
+
+
+def _evaluate(trainer: Trainer, step: int, metrics_path: Path, writer, ticker: watch.Ticker) -> None:
+    """Evaluate the sampler, log the result, and note it for the tick row and ``checkpoints/best``."""
+    cfg = trainer.cfg
+    names = [n.strip() for n in cfg.eval.metrics.split(",")] if cfg.eval.metrics else None
+    result = evaluate_generator(cfg, trainer.sampler, names, cfg.eval.num, seed=cfg.seed)
+    with open(metrics_path, "a") as f:
+        f.write(json.dumps({"step": step, "kind": "eval", **result}) + "\n")
+    for key, value in result.items():
+        if isinstance(value, (int, float)) and key != "n":
+            writer.add_scalar(f"eval/{key}", value, step)
+    ticker.evaluated(step, result, cfg.eval.best)
+    # (validate: with eval.best, every evaluation falls on a checkpoint step, saved right after this)
+    if cfg.eval.best:
+        watch.improves(trainer.best, result, cfg.eval.best, cfg.eval.best_mode, step)
 
 
 def _real_view(trainer: Trainer) -> torch.Tensor:

@@ -3,7 +3,7 @@
 Every G has an attribute ``z_dim`` and maps z (N, z_dim) to samples (N, *shape); every D
 maps samples to logits (N,), with no sigmoid inside.
 
-Conditional pairs (``model.conditional``, families mlp and dcgan): G has ``num_classes`` = C
+Conditional pairs (``model.conditional``, families mlp, dcgan and resnet): G has ``num_classes`` = C
 and maps (z, y) with y (N,) int64 to samples; D has ``conditional`` set to
 - ``"cgan"``: D(x, y) -> logits (N,);
 - ``"acgan"``: D(x) -> logits (N, 1 + C): the real/fake logit, then the class logits.
