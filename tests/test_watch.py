@@ -129,3 +129,14 @@ def test_log_keep_keeps_the_newest_step_checkpoints(tmp_path):
 def test_bad_values_name_the_key(over, message):
     with pytest.raises(GankitError, match=message):
         config.resolve("mnist5k-dcgan", over)
+
+
+def test_cli_progress_shows_the_tick(capsys, tmp_path, images32):
+    from gankit.cli import main
+
+    over = ["data.path=" + images32, "model.width=2", "model.z_dim=8", "data.batch_size=4", "train.k=1",
+            "log.every=1", "log.sample_every=100", "log.checkpoint_every=100", "log.grid=4"]
+    assert main(["train", "images64", "--steps", "3", "--out", str(tmp_path / "run"),
+                 *[a for o in over for a in ("--set", o)]]) == 0
+    err = capsys.readouterr().err
+    assert "images64 [img/s " in err and " | p 0.000]" in err
