@@ -126,8 +126,8 @@ def _link(root: Path, name: str, target: str) -> None:
 
 
 def mark_best(run_dir: Path, folder: Path, keep: int = 1) -> None:
-    """Point ``RUN/checkpoints/best`` at the checkpoint ``folder`` (which later saves then keep), and
-    remove the step folder the link held, unless it is among the ``keep`` newest."""
+    """Point ``RUN/checkpoints/best`` at the checkpoint ``folder``, which later saves then keep however old,
+    and remove the folder it pointed at before unless that is among the ``keep`` newest."""
     root = Path(run_dir) / "checkpoints"
     _link(root, "best", Path(folder).name)
     last = latest(run_dir)

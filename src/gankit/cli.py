@@ -62,11 +62,11 @@ def _cmd_train(args: argparse.Namespace) -> int:
             bar.set_postfix(d_loss=f"{stats.d_loss:.3f}", g_loss=f"{stats.g_loss:.3f}",
                             D_x=f"{stats.d_real:.2f}", D_G_z=f"{stats.d_fake:.2f}", refresh=False)
 
+    from gankit.watch import format_tick
+
     def tick(row: dict) -> None:  # images/s, ETA, memory, p, last evaluation (gankit.watch)
         if bars:
             bars[0].set_description_str(f"{cfg.preset} [{format_tick(row)}]", refresh=False)
-
-    from gankit.watch import format_tick
 
     try:
         trainer = fit(cfg, out, resume=args.resume, progress=progress, tick=tick)
