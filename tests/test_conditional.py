@@ -102,7 +102,7 @@ def test_conditional_on_a_toy_data_set_is_refused_by_the_config(preset):
 
 
 def test_conditional_needs_the_mlp_or_dcgan_family():
-    with pytest.raises(GankitError, match="model.conditional: acgan needs model.family mlp or dcgan"):
+    with pytest.raises(GankitError, match="model.conditional: acgan needs model.family mlp, dcgan or resnet"):
         config.resolve("mnist-mlp", {"model.conditional": "acgan"})
     with pytest.raises(GankitError, match="model.conditional: must be"):
         config.resolve("mnist5k-acgan", {"model.conditional": "infogan"})

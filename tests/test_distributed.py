@@ -213,7 +213,8 @@ def test_two_ranks_train_a_batchnorm_dcgan_with_evaluation_on_rank_0_without_dea
     rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
     assert [r["step"] for r in rows if r.get("kind") == "eval"] == [2, 4]  # once each, by rank 0
     assert [r["step"] for r in rows if "kind" not in r] == [1, 2, 3, 4]
-    assert sorted(p.name for p in (run / "samples").iterdir()) == ["step_0000002.png", "step_0000004.png"]
+    assert sorted(p.name for p in (run / "samples").iterdir()) == ["fakes_init.png", "reals.png",  # rank 0 only
+                                                                   "step_0000002.png", "step_0000004.png"]
     assert proc.stdout.count("trained mnist5k-dcgan to step 4") == 1
 
 

@@ -6,7 +6,9 @@ every RNG state, the data stream position) and, with ``train.ema``,
 ``generator_avg.safetensors`` (the moving average of G's weights, which gankit samples
 from). ``RUN/checkpoints/last`` is a symbolic
 link to the newest complete one, so ``RUN/checkpoints/last/generator.safetensors`` is
-always a finished file.
+always a finished file. ``log.keep`` = K keeps the K newest step folders; ``RUN/checkpoints/best``,
+with ``eval.best``, is a second link, to the step folder whose evaluation was best, which is
+kept however old it is (``mark_best``).
 
 Why a link: a directory cannot be replaced atomically, a link can. A checkpoint is written
 into its own folder, every file is fsynced, then a new link is renamed over ``last``
@@ -62,7 +64,8 @@ def _to_cpu(obj: Any) -> Any:
 
 
 def save(run_dir: Path, step: int, G: torch.nn.Module, D: torch.nn.Module, state: dict[str, Any],
-         shape: tuple[int, ...] = (), num_classes: int = 0, G_avg: torch.nn.Module | None = None) -> Path:
+         shape: tuple[int, ...] = (), num_classes: int = 0, G_avg: torch.nn.Module | None = None,
+         keep: int = 1) -> Path:
     """Write checkpoint ``step`` and point ``checkpoints/last`` at it; returns its folder.
 
     Args:
@@ -75,6 +78,7 @@ def save(run_dir: Path, step: int, G: torch.nn.Module, D: torch.nn.Module, state
         num_classes: a conditional G's number of classes (0: unconditional), stored
             beside ``shape`` for the same reason.
         G_avg: the moving average of G's weights (``train.ema``), or None.
+        keep: how many step folders to keep, this one and the newest before it (``log.keep``).
 
     Raises:
         OSError: the write failed; the previous checkpoint is untouched.
@@ -100,26 +104,49 @@ def save(run_dir: Path, step: int, G: torch.nn.Module, D: torch.nn.Module, state
         for name in names:
             _fsync(folder / name)
         _fsync(folder)
-        if link_tmp.is_symlink() or link_tmp.exists():
-            link_tmp.unlink()
-        os.symlink(folder.name, link_tmp)
-        os.replace(link_tmp, root / "last")  # the commit point
-        _fsync(root)
+        _link(root, "last", folder.name)  # the commit point
     except BaseException:
         if (root / "last").resolve() != folder.resolve():
             shutil.rmtree(folder, ignore_errors=True)
         if link_tmp.is_symlink():
             link_tmp.unlink()
         raise
-    _remove_stale(root, keep=folder.name)
+    _remove_stale(root, current=folder.name, keep=keep)
     return folder
 
 
-def _remove_stale(root: Path, keep: str) -> None:
-    """Remove checkpoint folders other than ``keep`` (left by earlier saves or crashes)."""
-    for entry in root.iterdir():
-        if entry.name.startswith("step_") and entry.name != keep and not entry.is_symlink():
-            shutil.rmtree(entry, ignore_errors=True)
+def _link(root: Path, name: str, target: str) -> None:
+    """Point ``root/name`` at ``target`` atomically (a new link renamed over the old)."""
+    tmp = root / f"{name}.tmp"
+    if tmp.is_symlink() or tmp.exists():
+        tmp.unlink()
+    os.symlink(target, tmp)
+    os.replace(tmp, root / name)
+    _fsync(root)
+
+
+def mark_best(run_dir: Path, folder: Path, keep: int = 1) -> None:
+    """Point ``RUN/checkpoints/best`` at the checkpoint ``folder``, which later saves then keep however old,
+    and remove the folder it pointed at before unless that is among the ``keep`` newest."""
+    root = Path(run_dir) / "checkpoints"
+    _link(root, "best", Path(folder).name)
+    last = latest(run_dir)
+    if last is not None:
+        _remove_stale(root, current=last.name, keep=keep)
+
+
+def _remove_stale(root: Path, current: str, keep: int = 1) -> None:
+    """Remove step folders but the ``keep`` newest up to ``current`` and the one ``best`` points to.
+
+    Folders newer than ``current`` are left by a crash or abandoned by a NaN rollback.
+    """
+    best = root / "best"
+    protected = {best.resolve().name} if best.is_symlink() else set()
+    steps = sorted(e.name for e in root.iterdir() if e.name.startswith("step_") and not e.is_symlink())
+    protected |= set([name for name in steps if name <= current][-keep:])
+    for name in steps:
+        if name not in protected:
+            shutil.rmtree(root / name, ignore_errors=True)
 
 
 def latest(run_dir: Path) -> Path | None:

@@ -70,14 +70,22 @@ def _cmd_train(args: argparse.Namespace) -> int:
         if step % 10 == 0 or step == cfg.train.steps:
             bars[0].set_postfix(elbo=f"{stats.elbo:.1f}", kl=f"{stats.kl:.1f}", refresh=False)
 
-    train, fit_progress = fit, progress
-    if cfg.train.method == "vae":  # a VAE around the same G: its own fit, not Algorithm 1
-        from gankit.vae import fit_vae
+    from gankit.watch import format_tick
 
-        train, fit_progress = fit_vae, vae_progress
+    def tick(row: dict) -> None:  # images/s, ETA, memory, p, last evaluation (gankit.watch)
+        if bars:
+            bars[0].set_description_str(f"{cfg.preset} [{format_tick(row)}]", refresh=False)
+
+    def train(cfg, out, resume):
+        if cfg.train.method == "vae":  # a VAE around the same G: its own fit, not Algorithm 1
+            from gankit.vae import fit_vae
+
+            return fit_vae(cfg, out, resume=resume, progress=vae_progress)
+        return fit(cfg, out, resume=resume, progress=progress, tick=tick)
+
     started = time.perf_counter()
     try:
-        trainer = train(cfg, out, resume=args.resume, progress=fit_progress)
+        trainer = train(cfg, out, args.resume)
     finally:
         for bar in bars:
             bar.close()

@@ -38,7 +38,7 @@ MEMORY_FORMATS = ("auto", "channels_last", "contiguous")
 
 @dataclass(frozen=True)
 class ModelConfig:
-    family: str = "dcgan"  # toy | mlp | paper-mlp | dcgan
+    family: str = "dcgan"  # toy | mlp | paper-mlp | dcgan | resnet (SN-GAN's ResNet pair, gankit.models.resnet)
     z_dim: int = 100  # dimension of the noise z ~ N(0, I)
     width: int = 64  # dcgan: G's last / D's first channel count; mlp: hidden units
     d_width: int = 0  # D's width if different from G's (0: same as width)
@@ -48,7 +48,7 @@ class ModelConfig:
     conditional: str = ""  # "" (none) | cgan (class into G and D) | acgan (class into G, D predicts it)
     noise: str = "gaussian"  # z ~ gaussian N(0, I) | uniform U(-sqrt 3, sqrt 3)^z_dim (unit variance; the 2014 code)
     sync_bn: bool = False  # DDP: BatchNorm statistics over the global minibatch (SyncBatchNorm, CUDA) instead of per rank
-    spectral_norm: bool = False  # mlp/dcgan: spectral normalization of D's layers, no BatchNorm in D (Miyato 2018)
+    spectral_norm: bool = False  # mlp/dcgan/resnet: spectral normalization of D's layers, no BatchNorm in D (Miyato 2018)
     pack: int = 1  # mlp/dcgan: PacGAN, D judges packs of this many samples at once (Lin et al. 2018; 1: off)
     mbstd: int = 0  # mlp/dcgan: minibatch standard deviation over groups of this size before D's last layer (0: off)
     clusters: int = 0  # mlp/dcgan: self-conditioning on this many k-means clusters of the data (Liu 2020; 0: off)
@@ -65,7 +65,10 @@ class TrainConfig:
     gp: float = 0.0  # weight of the gradient penalty E(||grad D(x_hat)|| - 1)^2 (Gulrajani 2017: 10; 0: off)
     r1: float = 0.0  # gamma of the R1 penalty gamma/2 E||grad D(x)||^2 on data (Mescheder 2018; 0: off)
     label_smoothing: float = 0.0  # loss=gan: one-sided, the data's target is 1 - this (Salimans 2016: 0.1; 0: off)
-    augment: str = ""  # images: DiffAugment policies, e.g. translation,cutout,color (Zhao 2020; "": none)
+    augment: str = ""  # images: DiffAugment policies, e.g. translation,cutout,color (Zhao 2020), or ada (Karras 2020; "": none)
+    ada_target: float = 0.6  # augment=ada: the r_t = E[sign D(x_real)] that the probability p is steered to (Karras 2020: 0.6)
+    ada_kimg: float = 500.0  # augment=ada: thousands of real images D is shown for p to move by 1 (Karras 2020: 500)
+    ada_interval: int = 4  # augment=ada: steps between adjustments of p (Karras 2020: every 4 minibatches)
     instance_noise: float = 0.0  # sd of Gaussian noise on D's inputs, falling linearly to 0 (Sønderby 2016; 0: off)
     instance_noise_steps: int = 0  # the noise reaches 0 after this many steps (0: train.steps)
     optimizer: str = "adam"  # adam (DCGAN) | sgd (with momentum, the 2014 paper)
@@ -97,6 +100,7 @@ class LogConfig:
     sample_every: int = 500  # steps between sample grids (RUN/samples/step_*.png)
     checkpoint_every: int = 500  # steps between checkpoints (RUN/checkpoints/last)
     grid: int = 64  # samples in each grid (a square number fills the grid)
+    keep: int = 1  # step checkpoints kept in RUN/checkpoints (the newest; checkpoints/best's is kept besides)
 
 
 @dataclass(frozen=True)
@@ -104,6 +108,8 @@ class EvalConfig:
     every: int = 0  # steps between evaluations during training (0: never)
     metrics: str = ""  # comma-separated metric names (empty: the defaults for the data set)
     num: int = 1000  # samples drawn for each evaluation during training
+    best: str = ""  # keep RUN/checkpoints/best by this number of the evaluation, e.g. fid_inception ("": no best)
+    best_mode: str = "min"  # best: min (lower is better: FID, KID, distances) | max (higher is better)
 
 
 @dataclass(frozen=True)
@@ -255,8 +261,8 @@ def validate(cfg: Config) -> Config:
     _check(m.conditional in ("", "cgan", "acgan"), "model.conditional",
            f"must be '' (none), cgan or acgan, got {m.conditional!r}")
     if m.conditional:
-        _check(m.family in ("mlp", "dcgan"), "model.conditional",
-               f"{m.conditional} needs model.family mlp or dcgan, got {m.family}")
+        _check(m.family in ("mlp", "dcgan", "resnet"), "model.conditional",
+               f"{m.conditional} needs model.family mlp, dcgan or resnet, got {m.family}")
         _check(d.name not in UNLABELLED_DATASETS, "model.conditional",
                f"{m.conditional} needs a data set with class labels; {d.name} has none")
     _check(t.steps >= 1, "train.steps", f"must be >= 1, got {t.steps}")
@@ -275,12 +281,16 @@ def validate(cfg: Config) -> Config:
     _check(t.instance_noise >= 0, "train.instance_noise", f"must be >= 0, got {t.instance_noise}")
     _check(t.instance_noise_steps >= 0, "train.instance_noise_steps", f"must be >= 0, got {t.instance_noise_steps}")
     parse_policy(t.augment)
+    _check(0 <= t.ada_target <= 1, "train.ada_target", f"must be in [0, 1], got {t.ada_target}")
+    _check(t.ada_kimg > 0, "train.ada_kimg", f"must be > 0, got {t.ada_kimg}")
+    _check(t.ada_interval >= 1, "train.ada_interval", f"must be >= 1, got {t.ada_interval}")
     _check(not t.augment or d.name not in UNLABELLED_DATASETS, "train.augment",
            f"DiffAugment transforms images; {d.name} is not an image data set")
     _check(m.pack >= 1, "model.pack", f"must be >= 1, got {m.pack}")
     _check(m.mbstd >= 0, "model.mbstd", f"must be >= 0, got {m.mbstd}")
-    for key, on in (("model.spectral_norm", m.spectral_norm), ("model.pack", m.pack > 1),
-                    ("model.mbstd", m.mbstd > 0)):
+    _check(not m.spectral_norm or m.family in ("mlp", "paper-mlp", "dcgan", "resnet"), "model.spectral_norm",
+           f"needs model.family mlp, paper-mlp, dcgan or resnet, got {m.family}")
+    for key, on in (("model.pack", m.pack > 1), ("model.mbstd", m.mbstd > 0)):
         _check(not on or m.family in ("mlp", "paper-mlp", "dcgan"), key,
                f"needs model.family mlp, paper-mlp or dcgan, got {m.family}")
     _check(not m.g_batchnorm or m.family == "paper-mlp", "model.g_batchnorm",
@@ -332,10 +342,16 @@ def validate(cfg: Config) -> Config:
                         ("model.family", m.family in ("mlp", "paper-mlp", "dcgan"))):
             _check(ok, key, f"train.method=vae needs the default here (a Gaussian, unconditional mlp, paper-mlp or "
                             f"dcgan decoder without a weight average), got {getattr(m if key.startswith('model') else t, key.split('.')[1])!r}")
-    for key in ("every", "sample_every", "checkpoint_every", "grid"):
+    for key in ("every", "sample_every", "checkpoint_every", "grid", "keep"):
         _check(getattr(log, key) >= 1, f"log.{key}", f"must be >= 1, got {getattr(log, key)}")
     _check(cfg.eval.every >= 0, "eval.every", f"must be >= 0, got {cfg.eval.every}")
     _check(cfg.eval.num >= 2, "eval.num", f"must be >= 2, got {cfg.eval.num}")
+    _check(cfg.eval.best_mode in ("min", "max"), "eval.best_mode", f"must be min or max, got {cfg.eval.best_mode!r}")
+    _check(not cfg.eval.best or cfg.eval.every > 0, "eval.best",
+           f"keeps the best checkpoint by {cfg.eval.best!r} among evaluations: set eval.every too")
+    _check(not cfg.eval.best or cfg.eval.every % cfg.log.checkpoint_every == 0, "eval.best",
+           f"the best evaluation's checkpoint must exist: eval.every ({cfg.eval.every}) must be a multiple of "
+           f"log.checkpoint_every ({cfg.log.checkpoint_every})")
     if cfg.eval.metrics:
         from gankit.metrics import METRICS
 

@@ -13,14 +13,13 @@ import json
 import math
 import os
 import signal
-import time
 from dataclasses import asdict, astuple
 from pathlib import Path
 from typing import Callable
 
 import torch
 
-from gankit import checkpoint, config as config_lib, distributed
+from gankit import checkpoint, config as config_lib, distributed, watch
 from gankit.data import TensorData, ToyDistribution
 from gankit.errors import GankitError
 from gankit.runs import evaluate_generator
@@ -90,7 +89,8 @@ class Interrupted(GankitError):
 
 
 def fit(cfg: config_lib.Config, run_dir: Path, *, resume: bool = False,
-        progress: Callable[[int, StepStats], None] | None = None) -> Trainer:
+        progress: Callable[[int, StepStats], None] | None = None,
+        tick: Callable[[dict], None] | None = None) -> Trainer:
     """Train ``cfg`` into ``run_dir`` (or continue it with ``resume``) until ``cfg.train.steps``.
 
     The data are loaded before anything is written, so a bad data set leaves no run
@@ -108,6 +108,9 @@ def fit(cfg: config_lib.Config, run_dir: Path, *, resume: bool = False,
         run_dir: the run directory; must be new or empty unless ``resume``.
         resume: continue from RUN/checkpoints/last (exactly: weights, optimizers, step, RNGs).
         progress: called after every step with (step, stats), on rank 0; the CLI draws its bar with it.
+        tick: called with each row written to metrics.jsonl (losses, images/s, ETA, peak memory,
+            ADA's p, the last evaluation: ``gankit.watch``), on rank 0; the CLI shows it
+            (``watch.format_tick``).
 
     Raises:
         GankitError: bad data, a missing device, a non-empty run_dir without resume, a NaN
@@ -119,7 +122,7 @@ def fit(cfg: config_lib.Config, run_dir: Path, *, resume: bool = False,
     with _StopRequested() as stop:
         shard, device = distributed.setup(cfg.train.device, cfg.data.batch_size)
         try:
-            trainer = _fit(cfg, Path(run_dir), resume, progress, shard, device, stop)
+            trainer = _fit(cfg, Path(run_dir), resume, progress, tick, shard, device, stop)
             distributed.barrier(shard)  # no rank leaves the group while another still talks to it
             return trainer
         except Interrupted:
@@ -131,7 +134,8 @@ def fit(cfg: config_lib.Config, run_dir: Path, *, resume: bool = False,
 
 
 def _fit(cfg: config_lib.Config, run_dir: Path, resume: bool, progress: Callable[[int, StepStats], None] | None,
-         shard: distributed.Shard, device: torch.device, stop: "_StopRequested") -> Trainer:
+         tick: Callable[[dict], None] | None, shard: distributed.Shard, device: torch.device,
+         stop: "_StopRequested") -> Trainer:
     main = shard.is_main
     if (cfg.data.batch_size // shard.world) % cfg.model.pack:
         raise GankitError(f"model.pack={cfg.model.pack}: each of the {shard.world} processes gets "
@@ -158,6 +162,8 @@ def _fit(cfg: config_lib.Config, run_dir: Path, resume: bool, progress: Callable
         tmp.write_text(trainer.cfg.to_json() + "\n")  # (model.memory_format=auto resolved)
         os.replace(tmp, run_dir / "config.json")
         (run_dir / "samples").mkdir(exist_ok=True)
+        if last is None:
+            watch.write_start_grids(trainer, run_dir)  # reals.png, fakes_init.png
 
     from torch.utils.tensorboard import SummaryWriter  # imported late: it is slow to import
 
@@ -165,7 +171,7 @@ def _fit(cfg: config_lib.Config, run_dir: Path, resume: bool, progress: Callable
     real_view = None if isinstance(trainer.data, TensorData) and trainer.data.is_image else _real_view(trainer)
     writer = SummaryWriter(str(run_dir / "tb"), purge_step=trainer.step + 1 if last else None) if main else None
     with writer or contextlib.nullcontext():
-        start, t0, rollbacks = trainer.step, time.perf_counter(), 0
+        rollbacks, ticker = 0, watch.Ticker(trainer)
         while trainer.step < cfg.train.steps:
             stats = trainer.train_step()
             step = trainer.step
@@ -185,27 +191,25 @@ def _fit(cfg: config_lib.Config, run_dir: Path, resume: bool, progress: Callable
                 raise GankitError(_nan_message(problem, step, run_dir))
             is_last = step == cfg.train.steps
             if main and (step % log.every == 0 or is_last):
-                row = {"step": step, **asdict(stats),
-                       "steps_per_s": (step - start) / max(time.perf_counter() - t0, 1e-9)}
+                row = {"step": step, **asdict(stats), **ticker.row(step)}
                 with open(metrics_path, "a") as f:
                     f.write(json.dumps(row) + "\n")
-                for key, value in asdict(stats).items():
-                    writer.add_scalar(f"train/{key}", value, step)
+                for key, value in row.items():
+                    if key != "step" and isinstance(value, float):
+                        writer.add_scalar(f"train/{key}", value, step)
+                if tick is not None:
+                    tick(row)
             # Evaluation runs on rank 0 alone, on the plain generator (no collective inside): the
             # other ranks wait for it in the next step's gradient all-reduce.
             if main and cfg.eval.every and (step % cfg.eval.every == 0 or is_last):
-                names = [n.strip() for n in cfg.eval.metrics.split(",")] if cfg.eval.metrics else None
-                result = evaluate_generator(cfg, trainer.sampler, names, cfg.eval.num, seed=cfg.seed)
-                with open(metrics_path, "a") as f:
-                    f.write(json.dumps({"step": step, "kind": "eval", **result}) + "\n")
-                for key, value in result.items():
-                    if isinstance(value, (int, float)) and key != "n":
-                        writer.add_scalar(f"eval/{key}", value, step)
+                _evaluate(trainer, step, metrics_path, writer, ticker)
             if main and (step % log.sample_every == 0 or is_last):
                 _write_samples(trainer, run_dir, step, writer, real_view)
             if step % log.checkpoint_every == 0 or is_last or stopping:
                 try:
-                    trainer.save_checkpoint(run_dir)
+                    folder = trainer.save_checkpoint(run_dir)
+                    if main and cfg.eval.best and trainer.best.get("step") == step:
+                        checkpoint.mark_best(run_dir, folder, cfg.log.keep)
                 except OSError as exc:
                     kept = checkpoint.latest(run_dir)
                     where = f"{kept.name} is intact" if kept else "there is no earlier checkpoint"
@@ -220,6 +224,22 @@ def _fit(cfg: config_lib.Config, run_dir: Path, resume: bool, progress: Callable
                                   f"(continue with --resume --out {run_dir})")
         trainer.pace = (trainer.step - start, time.perf_counter() - t0)  # (steps, seconds) of this call's loop
     return trainer
+
+
+def _evaluate(trainer: Trainer, step: int, metrics_path: Path, writer, ticker: watch.Ticker) -> None:
+    """Evaluate the sampler, log the result, and note it for the tick row and ``checkpoints/best``."""
+    cfg = trainer.cfg
+    names = [n.strip() for n in cfg.eval.metrics.split(",")] if cfg.eval.metrics else None
+    result = evaluate_generator(cfg, trainer.sampler, names, cfg.eval.num, seed=cfg.seed)
+    with open(metrics_path, "a") as f:
+        f.write(json.dumps({"step": step, "kind": "eval", **result}) + "\n")
+    for key, value in result.items():
+        if isinstance(value, (int, float)) and key != "n":
+            writer.add_scalar(f"eval/{key}", value, step)
+    ticker.evaluated(step, result, cfg.eval.best)
+    # (validate: with eval.best, every evaluation falls on a checkpoint step, saved right after this)
+    if cfg.eval.best:
+        watch.improves(trainer.best, result, cfg.eval.best, cfg.eval.best_mode, step)
 
 
 def _real_view(trainer: Trainer) -> torch.Tensor:

@@ -25,7 +25,7 @@ import torch
 from torch import nn
 
 from gankit import losses
-from gankit.augment import diff_augment, parse_policy
+from gankit.augment import AdaptiveAugment, adaptive_policy, diff_augment, parse_policy
 
 Tensor = torch.Tensor
 
@@ -61,6 +61,8 @@ class Objective:
             for other players.
         rng: the generator of every random draw the objective makes (augmentations, the
             interpolation weights of the gradient penalty); the run saves its state.
+        ada: adaptive augmentation (``train.augment=ada``): ``augment``'s policies are applied
+            with its probability p, and D's outputs on the data are passed to it; None: off.
     """
 
     d_loss: Callable[[Tensor, Tensor], Tensor] = losses.discriminator_loss
@@ -74,6 +76,7 @@ class Objective:
     class_weight: float = 1.0
     fake_class_weight: float = 1.0
     rng: torch.Generator = field(default_factory=torch.Generator, compare=False)
+    ada: AdaptiveAugment | None = field(default=None, compare=False)
 
     def at(self, step: int) -> Objective:
         """The objective for the update after ``step`` updates: the instance noise's standard
@@ -84,7 +87,9 @@ class Objective:
 
     def _see(self, D: nn.Module, x: Tensor, y: Tensor | None) -> Tensor:
         """D's output on x as the players see it (augmented, noised), at least in float32."""
-        if self.augment:
+        if self.ada is not None:
+            x = self.ada.apply(x, self.rng)
+        elif self.augment:
             x = diff_augment(x, self.augment, self.rng)
         sd = self.noise * self.noise_scale
         if sd:
@@ -116,6 +121,8 @@ class Objective:
             real_logits, fake_logits = real_out[:, 0], fake_out[:, 0]
         else:
             loss, real_logits, fake_logits = self.d_loss(real_out, fake_out), real_out, fake_out
+        if self.ada is not None:
+            self.ada.observe(real_logits)  # the overfitting heuristic r_t (gankit.augment.AdaptiveAugment)
         if self.gp:
             # One label set for the interpolates: the data's (a cGAN D needs labels).
             score = functools.partial(self._score, D, y=real_labels)
@@ -150,5 +157,7 @@ def build_objective(cfg, seed: int | None = None) -> Objective:
             d_loss = functools.partial(losses.discriminator_loss, label_smoothing=t.label_smoothing)
     noise = {"noise": t.instance_noise, "noise_steps": t.instance_noise_steps or t.steps} if t.instance_noise else {}
     rng = torch.Generator().manual_seed(cfg.seed + 4 if seed is None else seed)
-    return Objective(d_loss=d_loss, g_loss=g_loss, gp=t.gp, r1=t.r1, augment=parse_policy(t.augment), **noise,
-                     class_weight=t.class_weight, fake_class_weight=t.fake_class_weight, rng=rng)
+    adaptive, policy = adaptive_policy(parse_policy(t.augment))
+    ada = AdaptiveAugment(policy, t.ada_target, t.ada_kimg) if adaptive else None
+    return Objective(d_loss=d_loss, g_loss=g_loss, gp=t.gp, r1=t.r1, augment=policy, **noise,
+                     class_weight=t.class_weight, fake_class_weight=t.fake_class_weight, rng=rng, ada=ada)

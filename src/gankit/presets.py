@@ -35,6 +35,19 @@ _PAPER_2014 = {"data.name": "mnist5k", "data.batch_size": 100, "model.family": "
                "train.momentum_final": 0.7, "train.momentum_epochs": 250, "train.lr_decay": 1 / 1.000004,
                "train.lr_min": 1e-6}
 
+# SN-GAN's ResNet recipe on the user's own images (an .npz, e.g. from `gankit prep`), as Mimicry trained
+# SNGANGenerator64/128 on CelebA (kwotsin/mimicry README, "CelebA: Training Parameters"): hinge loss,
+# spectral norm in D, Adam lr 2e-4 for both players with betas (0.0, 0.9), batch 64, z of 128 dimensions,
+# 100K generator steps, n_dis (train.k) 5 at 64x64 and 2 at 128x128 (Miyato et al. 2018 used 5 throughout).
+# Mimicry decays the learning rates linearly at 64x64; gankit has no linear decay, so they stay constant.
+# Added for small data sets: G's weight average (train.ema 0.999; Yazici et al. 2019) and adaptive
+# augmentation (train.augment=ada with Karras et al. 2020's target 0.6 and speed of 500 kimg per unit of p).
+_IMAGES_RESNET = {"data.name": "npz", "data.batch_size": 64, "model.family": "resnet", "model.z_dim": 128,
+                  "model.width": 64, "model.spectral_norm": True, "train.loss": "hinge", "train.optimizer": "adam",
+                  "train.lr_g": 2e-4, "train.lr_d": 2e-4, "train.beta1": 0.0, "train.beta2": 0.9,
+                  "train.ema": 0.999, "train.augment": "ada", "train.steps": 100_000, "log.every": 100,
+                  "log.sample_every": 1000, "log.checkpoint_every": 1000, "log.keep": 3}
+
 # name -> (one-line description, dotted overrides of the defaults)
 PRESETS: dict[str, tuple[str, dict[str, Any]]] = {
     "toy1d": (
@@ -135,6 +148,14 @@ PRESETS: dict[str, tuple[str, dict[str, Any]]] = {
     "cifar10-dcgan": (
         "DCGAN on your CIFAR-10 python batches (--set data.path=DIR)",
         {**_FILES_DCGAN, "data.name": "cifar10", "train.steps": 20000},
+    ),
+    "images64": (
+        "SN-GAN ResNet on your 64x64 images (.npz: --set data.path=FILE), hinge, EMA, adaptive augmentation",
+        {**_IMAGES_RESNET, "train.k": 5},
+    ),
+    "images128": (
+        "SN-GAN ResNet on your 128x128 images (.npz: --set data.path=FILE), hinge, EMA, adaptive augmentation",
+        {**_IMAGES_RESNET, "train.k": 2},
     ),
     "mnist5k-cgan": (
         "conditional GAN on mnist5k: DCGAN pair, class one-hot into G, projection D (Miyato & Koyama)",

@@ -278,6 +278,7 @@ class Trainer:
         self.precision = Precision(cfg.train.precision, self.device.type, (self.opt_G, self.opt_D))
         self.step = 0
         self.lr_scale = 1.0  # lowered by NaN rollbacks
+        self.best: dict = {}  # eval.best: {"key", "value", "step"} of checkpoints/best (gankit.loop)
 
     def train_step(self) -> StepStats:
         t = self.cfg.train
@@ -293,7 +294,16 @@ class Trainer:
         if self.G_avg is not None:
             self.G_avg.update_parameters(distributed.unwrap(self.G))
         self.step += 1
+        ada = self.objective.ada
+        if ada is not None and self.step % t.ada_interval == 0:  # ADA's p, from D's outputs on the data
+            ada.adjust(t.ada_interval * t.k * self.cfg.data.batch_size,
+                       reduce=lambda values: distributed.agree(values, False, self.shard)[0])
         return stats
+
+    @property
+    def augment_p(self) -> float | None:
+        """ADA's augmentation probability p now (None without ``train.augment=ada``)."""
+        return None if self.objective.ada is None else self.objective.ada.p
 
     @property
     def sampler(self) -> nn.Module:
@@ -334,6 +344,9 @@ class Trainer:
             state["labels"] = self.labels.get_state()
         if self.G_avg is not None:
             state["ema_updates"] = int(self.G_avg.n_averaged)
+        if self.objective.ada is not None:
+            state["ada"] = self.objective.ada.state_dict()
+        state["best"] = dict(self.best)
         return state
 
     def save_checkpoint(self, run_dir: Path) -> Path | None:
@@ -343,7 +356,7 @@ class Trainer:
             return None
         return checkpoint.save(run_dir, self.step, distributed.unwrap(self.G), distributed.unwrap(self.D), state,
                                shape=self.data.shape, num_classes=self.num_classes,
-                               G_avg=None if self.G_avg is None else self.sampler)
+                               G_avg=None if self.G_avg is None else self.sampler, keep=self.cfg.log.keep)
 
     def load_checkpoint(self, folder: Path) -> None:
         """Restore the state ``save_checkpoint`` wrote (every rank reads the same folder).
@@ -377,6 +390,9 @@ class Trainer:
                 torch.cuda.set_rng_state(mine["cuda"], self.device)
         else:
             torch.set_rng_state(state["torch_rng"])
+        if self.objective.ada is not None and "ada" in state:  # (else: ADA switched on at a resume, p from 0)
+            self.objective.ada.load_state_dict(state["ada"])
+        self.best = dict(state.get("best", {}))
         self.precision.load_state_dict(state.get("scalers", []))
         self.lr_scale = float(state.get("lr_scale", 1.0))
         self.step = int(state["step"])

@@ -3,7 +3,7 @@
 Every G has an attribute ``z_dim`` and maps z (N, z_dim) to samples (N, *shape); every D
 maps samples to logits (N,), with no sigmoid inside.
 
-Conditional pairs (``model.conditional``, families mlp and dcgan): G has ``num_classes`` = C
+Conditional pairs (``model.conditional``, families mlp, dcgan and resnet): G has ``num_classes`` = C
 and maps (z, y) with y (N,) int64 to samples; D has ``conditional`` set to
 - ``"cgan"``: D(x, y) -> logits (N,);
 - ``"acgan"``: D(x) -> logits (N, 1 + C): the real/fake logit, then the class logits.
@@ -25,6 +25,7 @@ from gankit.errors import GankitError
 from gankit.models.clusters import self_conditioned
 from gankit.models.conditional import CONDITIONAL_KINDS
 from gankit.models.dcgan import DCGANDiscriminator, DCGANGenerator
+from gankit.models.resnet import ResNetDiscriminator, ResNetGenerator
 from gankit.models.mlp import MaxoutDiscriminator, MLPDiscriminator, MLPGenerator, PaperGenerator
 from gankit.models.toy import LogisticDiscriminator, ShiftGenerator
 
@@ -33,11 +34,13 @@ FAMILIES = {
     "mlp": "small fully connected pair (toy data or images)",
     "paper-mlp": "Goodfellow et al. (2014) MNIST pair: 1200-1200 ReLU G, maxout D with dropout",
     "dcgan": "DCGAN convolutional pair (square images)",
+    "resnet": "SN-GAN ResNet pair (Miyato et al. 2018; Mimicry's shapes), square images of side 32, 48, 64, 128",
 }
 
 
-CONDITIONAL_FAMILIES = ("mlp", "dcgan")
+CONDITIONAL_FAMILIES = ("mlp", "dcgan", "resnet")
 REMEDY_FAMILIES = ("mlp", "paper-mlp", "dcgan")  # the D layers of gankit.models.layers
+SPECTRAL_NORM_FAMILIES = (*REMEDY_FAMILIES, "resnet")  # resnet takes spectral_norm, not pack or mbstd
 
 
 def sample_noise(G: nn.Module, m: int, generator: torch.Generator) -> torch.Tensor:
@@ -97,12 +100,14 @@ def _pair(cfg, shape: tuple[int, ...], num_classes: int) -> tuple[nn.Module, nn.
     if cond not in CONDITIONAL_KINDS:
         raise GankitError(f"unknown model.conditional {cond!r}; valid: '', cgan, acgan")
     if cond and cfg.family not in CONDITIONAL_FAMILIES:
-        raise GankitError(f"model.conditional={cond} needs model.family mlp or dcgan, got {cfg.family}")
+        raise GankitError(f"model.conditional={cond} needs model.family mlp, dcgan or resnet, got {cfg.family}")
     if cond and num_classes < 2:
         raise GankitError(f"model.conditional={cond} needs at least 2 classes, got {num_classes}")
     k = num_classes if cond else 0
     remedies = {"spectral_norm": cfg.spectral_norm, "pack": cfg.pack, "mbstd": cfg.mbstd}
-    if cfg.family not in REMEDY_FAMILIES and remedies != {"spectral_norm": False, "pack": 1, "mbstd": 0}:
+    if cfg.family == "resnet" and (cfg.pack != 1 or cfg.mbstd):
+        raise GankitError("model.pack and model.mbstd need model.family mlp, paper-mlp or dcgan, got resnet")
+    if cfg.family not in SPECTRAL_NORM_FAMILIES and remedies != {"spectral_norm": False, "pack": 1, "mbstd": 0}:
         raise GankitError(f"model.spectral_norm, model.pack and model.mbstd need model.family "
                           f"{', '.join(REMEDY_FAMILIES)}, got {cfg.family}")
     if cfg.family == "toy":
@@ -121,5 +126,12 @@ def _pair(cfg, shape: tuple[int, ...], num_classes: int) -> tuple[nn.Module, nn.
         c, size = shape[0], shape[1]
         G = DCGANGenerator(cfg.z_dim, size, c, cfg.width, num_classes=k)
         D = DCGANDiscriminator(size, c, d_width, num_classes=k, conditional=cond, extra=cfg.d_extra, **remedies)
+        return with_layout(G, cfg.memory_format), with_layout(D, cfg.memory_format)
+    if cfg.family == "resnet":
+        if not is_image or shape[1] != shape[2]:
+            raise GankitError(f"model.family=resnet needs square images, got samples of shape {shape}")
+        c, size = shape[0], shape[1]
+        G = ResNetGenerator(cfg.z_dim, size, c, cfg.width, num_classes=k)
+        D = ResNetDiscriminator(size, c, d_width, num_classes=k, conditional=cond, spectral_norm=cfg.spectral_norm)
         return with_layout(G, cfg.memory_format), with_layout(D, cfg.memory_format)
     raise GankitError(f"unknown model family {cfg.family!r}; valid: {', '.join(FAMILIES)}")
