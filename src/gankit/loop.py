@@ -222,7 +222,7 @@ def _fit(cfg: config_lib.Config, run_dir: Path, resume: bool, progress: Callable
                     "stop requested (a signal reached another rank)"
                 raise Interrupted(f"{what}: stopped after step {step}, checkpoint saved "
                                   f"(continue with --resume --out {run_dir})")
-        trainer.pace = (trainer.step - start, time.perf_counter() - t0)  # (steps, seconds) of this call's loop
+        trainer.pace = ticker.pace()  # (steps, seconds) of this call's loop, for the CLI's last line
     return trainer
 
 

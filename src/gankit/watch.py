@@ -86,6 +86,10 @@ class Ticker:
             row["last_eval"] = dict(self.last_eval)
         return row
 
+    def pace(self) -> tuple[int, float]:
+        """(steps trained, seconds) since this process started training."""
+        return self.trainer.step - self.start_step, time.perf_counter() - self.t0
+
     def evaluated(self, step: int, result: dict, key: str) -> None:
         """Remember an evaluation for the next rows: ``key``'s value, or every number when no key."""
         numbers = {k: v for k, v in result.items() if isinstance(v, (int, float)) and k != "n"}
