@@ -44,6 +44,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from gankit import config
 from gankit.train import Trainer
+from gankit.tuning import cpu_model
 
 
 def plain_loop(trainer: Trainer, seed: int, channels_last: bool = False):
@@ -144,7 +145,8 @@ def measure(args, threads: int) -> dict:
     ratios = [g / p for g, p in zip(rates["gankit"], rates["plain"])]
     ratios_cl = [g / p for g, p in zip(rates["gankit"], rates["plain_cl"])]
     achieved = [s * flops["gankit"] / 1e9 for s in rates["gankit"]]
-    return {"threads": threads, "m": m, "rates": rates, "ratios": ratios, "ratios_cl": ratios_cl, "flops": flops,
+    layout = f"{trainer.cfg.model.memory_format}, {trainer.memory_format_source}"  # model.memory_format=auto's choice
+    return {"threads": threads, "layout": layout, "m": m, "rates": rates, "ratios": ratios, "ratios_cl": ratios_cl, "flops": flops,
             "peaks": peaks,
             "achieved": achieved, "share": [a / p for a, p in zip(achieved, peaks)]}
 
@@ -270,17 +272,17 @@ def main() -> None:
         return
 
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    print(f"machine: {platform.machine()}, {os.cpu_count()} logical cores, torch {torch.__version__}, "
+    print(f"machine: {cpu_model()} ({platform.machine()}), {os.cpu_count()} logical cores, torch {torch.__version__}, "
           f"device {args.device}, precision {args.precision}, load average at start {load:.1f}; "
           f"{args.rounds} interleaved rounds of {args.steps} steps")
     print()
-    print("| threads | gankit images/s | plain loop images/s | gankit / plain (per round) | plain, channels-last "
+    print("| threads (gankit's layout) | gankit images/s | plain loop images/s | gankit / plain (per round) | plain, channels-last "
           "images/s | gankit / plain channels-last | GFLOP per step (gankit, plain) | gankit GFLOP/s | "
           "matmul peak GFLOP/s | share of peak |")
     print("|---|---|---|---|---|---|---|---|---|---|")
     for threads in counts:
         r = measure(args, threads)
-        print(f"| {threads} | {spread(r['rates']['gankit'], r['m'])} | {spread(r['rates']['plain'], r['m'])} | "
+        print(f"| {threads} ({r['layout']}) | {spread(r['rates']['gankit'], r['m'])} | {spread(r['rates']['plain'], r['m'])} | "
               f"{spread(r['ratios'], fmt='{:.2f}')} | {spread(r['rates']['plain_cl'], r['m'])} | "
               f"{spread(r['ratios_cl'], fmt='{:.2f}')} | {r['flops']['gankit'] / 1e9:.2f}, {r['flops']['plain'] / 1e9:.2f} | "
               f"{spread(r['achieved'], fmt='{:.1f}')} | {spread(r['peaks'], fmt='{:.1f}')} | "
