@@ -63,7 +63,7 @@ def test_paper_demo_writes_figure_and_parzen_row_and_continues_its_run(tmp_path,
 
 
 def test_only_the_paper_demo_takes_overrides(tmp_path):
-    with pytest.raises(GankitError, match=r"^--set: demo 'saddle' trains no preset; only paper takes --set$"):
+    with pytest.raises(GankitError, match=r"^--set: demo 'saddle' trains no preset; only paper and likelihood take --set$"):
         run_demo("saddle", tmp_path, 0, {"train.steps": 3})
 
 

@@ -53,7 +53,7 @@ def run_demo(name: str, out_dir: Path, seed: int = 0, overrides: dict | None = N
     if quick and name not in QUICK:
         raise GankitError(f"--quick: demo {name!r} has no quick version; only {', '.join(QUICK)} does")
     if overrides and name not in TRAINS:
-        raise GankitError(f"--set: demo {name!r} trains no preset; only {', '.join(TRAINS)} takes --set")
+        raise GankitError(f"--set: demo {name!r} trains no preset; only {' and '.join(TRAINS)} take --set")
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
