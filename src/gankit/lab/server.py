@@ -184,6 +184,7 @@ class LabServer:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((self.host, self.port))
+            sock.listen(2048)  # connections wait in the backlog until the server accepts: the URL works at once
         except OSError as exc:
             sock.close()
             raise GankitError(f"--host {self.host} --port {self.port}: cannot listen there ({exc.strerror})") from None

@@ -177,15 +177,20 @@ class View:
         return math.log(max(float(integrate(f, self.axes[-1])), 1e-300))
 
     def _jsd(self, log_p: torch.Tensor, log_q: torch.Tensor) -> float:
-        """JSD of two densities on the lattice, each renormalised to mass 1 there."""
-        log_p, log_q = log_p - self._log_integral(log_p), log_q - self._log_integral(log_q)
+        """JSD(p || q) for the data's density p (mass 1 on the lattice, which spans the data) and G's q.
+
+        G's samples may leave the lattice; there p is ~0, so the mass of q off the lattice adds
+        (1/2) log 2 per unit (the JSD of disjoint parts), instead of being dropped.
+        """
+        log_p = log_p - self._log_integral(log_p)
+        outside = max(0.0, 1.0 - math.exp(self._log_integral(log_q)))
         if self.dim == 1:
             value = jsd_quadrature(log_p, log_q, self.axes[0])
         else:
             rows = jsd_quadrature(log_p.reshape(self.grid, self.grid), log_q.reshape(self.grid, self.grid),
                                   self.axes[0])
             value = integrate(rows, self.axes[1])
-        return float(value.clamp(0.0, math.log(2)))
+        return float((value + 0.5 * math.log(2) * outside).clamp(0.0, math.log(2)))
 
     def frame(self, G: torch.nn.Module, D: torch.nn.Module, objective) -> dict:
         """The views of players G and D (copies of the training ones: ``Session``) under ``objective``."""
@@ -214,7 +219,6 @@ class View:
         if self.dim == 2:
             out.update(d=_encode(d_map), d_star=_encode(d_star))
         else:
-            log_norm = self._log_integral(log_p_g)
             out.update(d=_round(d_map), d_star=_round(d_star), p_data=_round(self.log_p_data.exp()),
-                       p_g=_round((log_p_g - log_norm).exp()))
+                       p_g=_round(log_p_g.exp()))
         return out
