@@ -32,7 +32,7 @@ from starlette.routing import Route
 from gankit.errors import GankitError
 from gankit.lab.session import Busy, Session
 
-STATIC = {"lab.js": "text/javascript", "lab.css": "text/css"}
+STATIC = {"lab.js": "text/javascript", "lab.css": "text/css", "favicon.svg": "image/svg+xml"}
 MAX_BODY = 64 * 1024  # bytes; a control body is a few hundred
 CONCURRENCY = 64  # connections served at once (uvicorn answers 503 past it)
 HEADERS = {"Content-Security-Policy": "default-src 'self'", "X-Content-Type-Options": "nosniff",

@@ -34,7 +34,7 @@ from gankit.objectives import discriminate
 from gankit.theory.quadrature import integrate, jsd_quadrature, mixture_log_pdf, optimal_logit
 
 SAMPLES = 512  # samples drawn and arrows computed each frame
-KDE_SAMPLES = 2048  # G's samples behind the KDE of p_g and the mode count
+KDE_SAMPLES = 1024  # G's samples behind the KDE of p_g and the mode count (the drawn ones among them)
 CURVE = 256  # points of D's curve in 1D
 VIEW_SEED = 12_345  # the views' own noise (the run's streams are never drawn from)
 
@@ -74,7 +74,7 @@ def binned_kde(samples: torch.Tensor, axes: list[torch.Tensor], h: float) -> tor
     flat = idx[0] if len(axes) == 1 else idx[1] * n + idx[0]
     hist = torch.bincount(flat[inside], minlength=n ** len(axes)).double().reshape([n] * len(axes))
     for axis, cell in enumerate(cells):
-        half = min(n - 1, math.ceil(4 * h / cell))
+        half = min(n - 1, math.ceil(5 * h / cell))
         t = torch.arange(-half, half + 1, dtype=torch.float64) * cell
         kernel = torch.exp(-0.5 * (t / h) ** 2) / (h * math.sqrt(2 * math.pi))
         dim = len(axes) - 1 - axis  # axis 0 (x) is the last dimension of the (y, x) histogram
@@ -111,7 +111,14 @@ class View:
         else:  # data in memory (an uploaded npz): a fixed subset
             idx = torch.randperm(len(data.x), generator=gen)[:SAMPLES]
             self.real = data.x[idx].float()
+        G = unwrap(trainer.G)
+        self.z = sample_noise(G, SAMPLES, gen)
         lo, hi = self.real.min(0).values, self.real.max(0).values
+        span = (hi - lo).clamp_min(1e-3)
+        with torch.no_grad(), _evaluating(G):  # the view spans G's first samples too (toy1d starts off the data)
+            first = G(self.z.to(trainer.device)).float().cpu()
+        first = torch.maximum(torch.minimum(first, hi + 2 * span), lo - 2 * span)
+        lo, hi = torch.minimum(lo, first.min(0).values), torch.maximum(hi, first.max(0).values)
         span = (hi - lo).clamp_min(1e-3)
         if isinstance(data, GaussianMixture2D):
             lo, hi = data.modes.min(0).values - 3 * data.sd, data.modes.max(0).values + 3 * data.sd
@@ -134,9 +141,7 @@ class View:
         # The KDE's bandwidth: at least 1.5 cells (the lattice resolves it); 2D mixtures: their own width.
         self.h = max(1.5 * cell, sd if self.dim == 2 else 0.25 * sd, 1e-3)
         self.log_p_data = self._log_p_data(data)
-        G = unwrap(trainer.G)
-        self.z = sample_noise(G, SAMPLES, gen)
-        self.z_kde = sample_noise(G, KDE_SAMPLES, gen)
+        self.z_kde = torch.cat([self.z, sample_noise(G, KDE_SAMPLES - SAMPLES, gen)])
         self.z_lattice = self._z_lattice(G)
         self.mixture = data if isinstance(data, GaussianMixture2D) else None
         self.pack = cfg.model.pack
@@ -197,18 +202,21 @@ class View:
         objective = dataclasses.replace(objective, noise=0.0, augment=(), rng=torch.Generator())
         with _evaluating(G, D), torch.no_grad():
             d_map = torch.sigmoid(self._d(D, self.points))
-            fake_kde = G(self.z_kde.to(self.device)).float().cpu()
+            fake_kde = G(self.z_kde.to(self.device)).float()
             manifold = G(self.z_lattice.to(self.device)).float().cpu()
         with _evaluating(G, D):
             z = self.z.to(self.device)
-            with torch.no_grad():
-                fake = G(z).float()
-            fake = fake.detach().requires_grad_(True)
+            fake = fake_kde[:SAMPLES].clone().requires_grad_(True)  # the drawn samples: G(z) for the first z
             logits = discriminate(D, fake, cluster_code(G, z)).float()
             cost = objective.g_loss(logits) * len(logits)  # the sum: each sample's own gradient
             (grad,) = torch.autograd.grad(cost, fake)
+        fake_kde = fake_kde.cpu()
         log_p_g = binned_kde(fake_kde, self.axes, self.h).clamp_min(1e-30).log()
         d_star = torch.sigmoid(optimal_logit(self.log_p_data, log_p_g))
+        # Where neither distribution has mass D* is 0/0: drawn as 1/2 (neither side), not as the
+        # ratio of two tails that no sample reaches.
+        mass = torch.logaddexp(self.log_p_data, log_p_g)
+        d_star = torch.where(mass < float(self.log_p_data.max()) - math.log(1e3), 0.5, d_star)
         now = {"jsd": self._jsd(self.log_p_data, log_p_g), "modes": None, "hq": None}
         if self.mixture is not None:
             count = mixture_modes(fake_kde, self.mixture.modes, self.mixture.sd)
