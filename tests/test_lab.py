@@ -150,7 +150,7 @@ def test_200_concurrent_requests_are_answered(lab):
                                  range(200)))
     elapsed = time.monotonic() - t0
     assert set(statuses) <= {200, 503}, set(statuses)  # 503: past the bound on connections served at once
-    assert statuses.count(200) >= 64 and elapsed < 60
+    assert statuses.count(200) >= 20 and elapsed < 60, (statuses.count(200), elapsed)
     step = client.json("GET", "/api/state")[1]["step"]
     wait_for(lambda: client.json("GET", "/api/state")[1]["step"] > step, what="training after the burst")
     client.json("POST", "/api/control", {"action": "pause"})
@@ -243,9 +243,11 @@ def test_live_settings_and_restarts():
         assert state["config"]["train"]["k"] == 3 and state["config"]["train"]["g_cost"] == "minimax"
         assert session.trainer.objective.g_loss.__name__.startswith("minimax")
         assert session.trainer.cfg.train.lr_d == 1e-3
-        step = state["step"]
-        wait_for(lambda: session.state()["step"] > step + 2, what="training with k = 3")
-        assert session.state()["updates"]["d"] > session.state()["updates"]["g"] + 6
+        step0, d0, g0 = answer["step"], answer["updates"]["d"], answer["updates"]["g"]
+        wait_for(lambda: session.state()["step"] > step0 + 2, what="training with k = 3")
+        state = session.state()  # (step and updates are published together)
+        assert state["updates"]["d"] - d0 == 3 * (state["step"] - step0)
+        assert state["updates"]["g"] - g0 == state["step"] - step0
         answer = session.control(None, {"model.width": 16})
         assert answer["reset"].startswith("model.width") and answer["step"] == 0
         assert session.trainer.cfg.model.width == 16 and session.state()["overrides"]["train.k"] == 3
@@ -268,6 +270,46 @@ def test_export_refuses_a_non_empty_folder(tmp_path):
         assert (tmp_path / "run" / "keep.txt").read_text() == "mine"
     finally:
         session.close()
+
+
+def test_drawn_points_become_the_data_and_travel_with_the_export(tmp_path):
+    from gankit.runs import generate, load_run
+
+    gen = torch.Generator().manual_seed(0)
+    points = torch.cat([torch.randn(40, 2, generator=gen) * 0.05 + torch.tensor([-1.0, 0.0]),
+                        torch.randn(40, 2, generator=gen) * 0.05 + torch.tensor([1.0, 0.5])])
+    session = Session("ring8", SMALL)
+    try:
+        answer = session.use_data(points.tolist())
+        assert answer["reset"].startswith("data.") and answer["step"] == 0
+        cfg = session.state()["config"]
+        assert cfg["data"]["name"] == "npz" and cfg["data"]["batch_size"] == 64
+        torch.testing.assert_close(session.trainer.data.x, points, rtol=0, atol=1e-7)
+        session.control("step_d")
+        session.control("step_g")
+        session.export(str(tmp_path / "run"))
+        run = load_run(tmp_path / "run")
+        assert run.cfg.data.path == str((tmp_path / "run" / "data.npz").resolve())
+        assert generate(run.G, 5).shape == (5, 2)
+        folder = session._folder
+        assert folder.is_dir()
+        with pytest.raises(GankitError, match="^points"):
+            session.use_data([[0.0, 1.0]] * 3)
+        with pytest.raises(GankitError, match="^points"):
+            session.use_data([[0.0, float("nan")]] * 10)
+    finally:
+        session.close()
+    assert not folder.exists()
+
+
+def test_bad_data_bodies_are_400(lab):
+    client, _ = lab
+    for body, field in [({"points": "x"}, "points"), ({"npz_base64": "!!"}, "npz_base64"),
+                        ({"npz_base64": "aGVsbG8="}, ""), ({"points": [], "npz_base64": ""}, "body"),
+                        ({"csv": "1,2"}, "csv")]:
+        status, answer = client.json("POST", "/api/data", body)
+        assert status == 400 and answer["error"].startswith(field) and "\n" not in answer["error"], answer
+    assert client.json("GET", "/api/state")[1]["config"]["data"]["name"] == "ring8"
 
 
 # ---- the views -------------------------------------------------------------------------------

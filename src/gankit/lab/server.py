@@ -8,13 +8,16 @@ JSON objects checked field by field (400 with one line naming the field; the run
 uvicorn bounds the connections served at once.
 
 API (DESIGN.md): ``GET /api/state``; ``POST /api/control`` ``{"action", "set"}``; ``POST
-/api/export`` ``{"out"}``; ``GET /api/frame`` (the newest frame) and ``GET /api/frames`` (the
+/api/export`` ``{"out"}``; ``POST /api/data`` ``{"points": [[x, y], ...]}`` or ``{"npz_base64"}`` (the
+user's own 1D/2D data, drawn or uploaded); ``GET /api/frame`` (the newest frame) and ``GET /api/frames`` (the
 frames as server-sent events, which the page uses).
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
 import hmac
 import ipaddress
 import json
@@ -34,6 +37,7 @@ from gankit.lab.session import Busy, Session
 
 STATIC = {"lab.js": "text/javascript", "lab.css": "text/css", "favicon.svg": "image/svg+xml"}
 MAX_BODY = 64 * 1024  # bytes; a control body is a few hundred
+MAX_DATA_BODY = 4 * 1024 * 1024  # bytes; drawn or uploaded points (20,000 2D points as JSON or .npz)
 CONCURRENCY = 64  # connections served at once (uvicorn answers 503 past it)
 HEADERS = {"Content-Security-Policy": "default-src 'self'", "X-Content-Type-Options": "nosniff",
            "Referrer-Policy": "no-referrer", "Cache-Control": "no-store", "X-Frame-Options": "DENY"}
@@ -90,10 +94,12 @@ def _plain(status: int, text: str) -> Response:
     return JSONResponse({"error": text}, status_code=status)
 
 
-async def _body(request: Request) -> dict:
-    raw = await request.body()
-    if len(raw) > MAX_BODY:
-        raise GankitError(f"body: larger than {MAX_BODY} bytes")
+async def _body(request: Request, limit: int = MAX_BODY) -> dict:
+    raw = b""
+    async for chunk in request.stream():  # stop reading at the limit, not after the whole upload
+        raw += chunk
+        if len(raw) > limit:
+            raise GankitError(f"body: larger than {limit} bytes")
     try:
         body = json.loads(raw or b"{}")
     except (json.JSONDecodeError, UnicodeDecodeError):
@@ -146,6 +152,22 @@ def create_app(session: Session, token: str, hosts: Callable[[], set[str]],
             return _plain(400, str(exc))
         return await call(lambda: session.export(body.get("out")))
 
+    async def data(request: Request) -> Response:
+        try:
+            body = await _body(request, MAX_DATA_BODY)
+            unknown = sorted(set(body) - {"points", "npz_base64"})
+            if unknown or len(body) != 1:
+                raise GankitError(f"{unknown[0] if unknown else 'body'}: expected exactly one of points, npz_base64")
+            npz = None
+            if "npz_base64" in body:
+                try:
+                    npz = base64.b64decode(body["npz_base64"], validate=True)
+                except (TypeError, ValueError, binascii.Error):
+                    raise GankitError("npz_base64: not base64") from None
+        except GankitError as exc:
+            return _plain(400, str(exc))
+        return await call(lambda: session.use_data(body.get("points"), npz))
+
     async def frame(request: Request) -> Response:
         _, data = session.frame()
         return Response(data or b"null", media_type="application/json")
@@ -164,6 +186,7 @@ def create_app(session: Session, token: str, hosts: Callable[[], set[str]],
 
     routes = [Route("/", index), Route("/static/{name}", static), Route("/api/state", state),
               Route("/api/control", control, methods=["POST"]), Route("/api/export", export, methods=["POST"]),
+              Route("/api/data", data, methods=["POST"]),
               Route("/api/frame", frame), Route("/api/frames", frames)]
     return Guard(Starlette(routes=routes), token, hosts)
 

@@ -16,10 +16,13 @@ live in the objective, ...) is applied at the next step; one that changes the pl
 from __future__ import annotations
 
 import copy
+import os
+import tempfile
 import dataclasses
 import json
 import math
 import queue
+import shutil
 import threading
 import time
 from concurrent.futures import Future
@@ -33,7 +36,8 @@ from gankit.data import Batches
 from gankit.distributed import unwrap
 from gankit.errors import GankitError
 from gankit.lab.views import View
-from gankit.loop import _real_view, _write_samples, check_finite
+from gankit.lab.files import export_run, save_points
+from gankit.loop import check_finite
 from gankit.objectives import build_objective
 from gankit.precision import Precision
 from gankit.train import StepStats, Trainer, _set_hyper, discriminator_step, generator_step, make_optimizers, schedule
@@ -112,11 +116,11 @@ class Session:
         problem: one of ``PROBLEMS``.
         overrides: the user's dotted settings on top of the problem's config.
         grid: the side of D's heat map (grid x grid points in 2D).
-        frame_interval: seconds between frames while a page watches (0.09: 11 frames/s at most).
+        frame_interval: seconds between frames while a page watches (0.08: 12.5 frames/s at most).
     """
 
     def __init__(self, problem: str = "ring8", overrides: dict[str, Any] | None = None, *, grid: int = 64,
-                 frame_interval: float = 0.09):
+                 frame_interval: float = 0.08):
         self.problem, self.overrides = problem, dict(overrides or {})
         self.grid, self.frame_interval = grid, frame_interval
         self.commands: queue.Queue = queue.Queue(maxsize=QUEUE_SIZE)
@@ -137,6 +141,8 @@ class Session:
         self._drawer_idle.set()
         self.frame_series: dict[str, list] = {k: [] for k in ("step", "jsd", "modes", "hq")}
         self._drawn_generation = 0
+        self._folder = Path(tempfile.gettempdir()) / f"gankit-lab-{os.getpid()}-{id(self):x}"  # uploaded data
+        self._uploads = 0
         self._start(resolve(problem, self.overrides))  # a bad start raises here, in the caller's thread
         self._thread = threading.Thread(target=self._run, name="gankit-lab-train", daemon=True)
         self._drawer = threading.Thread(target=self._draw, name="gankit-lab-frames", daemon=True)
@@ -163,6 +169,18 @@ class Session:
             raise GankitError("out: expected the path of a new run directory")
         return self.submit("export", {"out": out})
 
+    def use_data(self, points: Any = None, npz: bytes | None = None) -> dict:
+        """Train on the user's 1D/2D points (drawn in the page, or a CSV or .npz file): a restart
+        (``gankit.lab.files.save_points``)."""
+        self._uploads += 1
+        path, data = save_points(self._folder / f"data_{self._uploads}.npz", points, npz)
+        sets: dict[str, Any] = {"data.name": "npz", "data.path": str(path), "model.clusters": 0, "train.ema": 0.0,
+                                "data.batch_size": min(self.cfg.data.batch_size, len(data.x))}
+        dim = data.shape[0]
+        if self.trainer.data.shape[0] != dim or self.cfg.model.family == "toy":  # nets for points of this dimension
+            sets["problem"] = "ring8" if dim == 2 else "gauss1d"
+        return self.submit("control", {"action": "pause", "set": sets})
+
     def state(self) -> dict:
         """The last published ``{"step", "config", "metrics", ...}`` (a snapshot; never blocks training)."""
         return self._state
@@ -176,12 +194,13 @@ class Session:
         self._stop.set()
         self._thread.join(timeout)
         self._drawer.join(timeout)
+        shutil.rmtree(self._folder, ignore_errors=True)  # uploaded points (exports hold their own copy)
 
     # ---- the training thread ----------------------------------------------------------------
     def _start(self, cfg: config_lib.Config) -> None:
-        self.cfg = cfg
-        self.trainer = Trainer(cfg)
-        self.view = View(self.trainer, grid=self.grid)
+        trainer = Trainer(cfg)  # may raise (data smaller than a minibatch...): nothing has changed yet
+        view = View(trainer, grid=self.grid)
+        self.cfg, self.trainer, self.view = cfg, trainer, view
         self.series: dict[str, list] = {k: [] for k in SERIES}
         self.generation = getattr(self, "generation", 0) + 1  # the drawer starts its series afresh
         self.stride, self.updates = 1, {"d": 0, "g": 0}
@@ -251,15 +270,18 @@ class Session:
         changed = [k for k in new_flat if new_flat[k] != old_flat[k]]
         frozen = [k for k in changed if k not in LIVE_KEYS]
         why = "problem" if problem != self.problem else (frozen[0] if frozen else None)
-        self.problem, self.overrides = problem, overrides
         if why:
             self._start(new)
+        self.problem, self.overrides = problem, overrides
+        if why:
             return f"{why} changes the players or the data: the run restarted at step 0"
         self._apply_live(new, changed)
         return None
 
     def _apply_live(self, new: config_lib.Config, changed: list[str]) -> None:
         t = self.trainer
+        if "data.batch_size" in changed:  # a new minibatch size: the data stream starts afresh (may raise)
+            t.batches = Batches(t.data, new.data.batch_size, seed=new.seed, device=t.device)
         t.cfg = self.cfg = new
         if OBJECTIVE_KEYS & set(changed):  # same random stream, new loss pair and penalties
             objective = build_objective(new, seed=new.seed + 4)
@@ -272,8 +294,6 @@ class Session:
             for opt in (t.opt_G, t.opt_D):
                 for group in opt.param_groups:
                     group["betas"] = (new.train.beta1, new.train.beta2)
-        if "data.batch_size" in changed:  # a new minibatch size: the data stream starts afresh
-            t.batches = Batches(t.data, new.data.batch_size, seed=new.seed, device=t.device)
         if "train.threads" in changed and new.train.threads:
             torch.set_num_threads(new.train.threads)
 
@@ -371,21 +391,8 @@ class Session:
                 self._drawer_idle.set()
 
     def _export(self, out: str) -> dict:
-        """Write the run as an ordinary run directory (config.json, metrics.jsonl, samples, checkpoints/last)."""
-        run_dir = Path(out).expanduser()
-        if run_dir.exists() and (not run_dir.is_dir() or any(run_dir.iterdir())):
-            raise GankitError(f"out: {out} exists and is not an empty folder")
-        run_dir.mkdir(parents=True, exist_ok=True)
-        (run_dir / "config.json").write_text(self.cfg.to_json() + "\n")
-        with open(run_dir / "metrics.jsonl", "w") as f:
-            for i, step in enumerate(self.series["step"]):
-                row = {"step": step, **{k: self.series[k][i] for k in ("d_loss", "g_loss", "d_real", "d_fake")}}
-                f.write(json.dumps(row) + "\n")
-        (run_dir / "samples").mkdir(exist_ok=True)
-        _write_samples(self.trainer, run_dir, self.trainer.step, None, _real_view(self.trainer))
-        self.trainer.save_checkpoint(run_dir)
-        self.trainer.G.train()  # (sampling left G in eval mode; the next step sets it again anyway)
-        return {"out": str(run_dir), "step": self.trainer.step}
+        step = export_run(self.trainer, self.cfg, self.series, Path(out).expanduser(), self._folder)
+        return {"out": out, "step": step}
 
 
 def _thin(series: dict[str, list], points: int = 400) -> dict[str, list]:

@@ -3,7 +3,7 @@
 const TOKEN = new URLSearchParams(location.search).get("token") || "";
 const $ = (id) => document.getElementById(id);
 const api = (path) => path + (path.includes("?") ? "&" : "?") + "token=" + encodeURIComponent(TOKEN);
-let frame = null, state = null, walking = false;
+let frame = null, state = null, walking = false, drawing = false, drawn = [];
 
 async function post(path, body) {
   const r = await fetch(api(path), {method: "POST", headers: {"Content-Type": "application/json"},
@@ -223,6 +223,11 @@ function render() {
   if (!frame) return;
   if (frame.dim === 2) { draw2d($("view"), frame, frame.d, false); draw2d($("dstar"), frame, frame.d_star, true); }
   else { draw1d($("view"), frame, frame.d, false); draw1d($("dstar"), frame, frame.d_star, true); }
+  if (drawn.length) {
+    const c = $("view"), xy = frame.dim === 2 ? to2d(frame, c.width, c.height) :
+      (p) => [(p[0] - frame.lo[0]) / (frame.hi[0] - frame.lo[0]) * c.width, c.height - 30];
+    dots(c.getContext("2d"), drawn, xy, "rgba(0,0,0,0.8)", 2.5);
+  }
   drawCharts(frame.series);
   $("bandwidth").textContent = frame.h.toPrecision(2);
   const n = frame.now, fmt = (v) => v === null || v === undefined ? "–" : Number(v).toPrecision(3);
@@ -271,7 +276,72 @@ function exportPng() {
   });
 }
 
+// ---- the user's own data: drawn on the main view, or a CSV / .npz file --------------------
+function toData(event) {
+  const c = $("view"), r = c.getBoundingClientRect();
+  const u = (event.clientX - r.left) / r.width, v = (event.clientY - r.top) / r.height;
+  const x = frame.lo[0] + u * (frame.hi[0] - frame.lo[0]);
+  if (frame.dim === 1) return [x];
+  return [x, frame.hi[1] - v * (frame.hi[1] - frame.lo[1])];
+}
+
+function spray(event) {
+  if (!drawing || !frame || !(event.buttons & 1)) return;
+  const p = toData(event), spread = 0.01 * (frame.hi[0] - frame.lo[0]);
+  for (let i = 0; i < 4; i++) drawn.push(p.map((v) => v + spread * (Math.random() + Math.random() - 1)));
+  $("use-drawn").disabled = drawn.length < 8;
+  $("use-drawn").textContent = `train on ${drawn.length} drawn points`;
+  render();
+}
+
+async function sendData(body) {
+  try {
+    const answer = await post("/api/data", body);
+    say((answer.reset || "data replaced") + ": press play");
+  } catch (e) { say(e.message, true); }
+  await refresh();
+}
+
+function parseCsv(text) {
+  const points = [];
+  for (const line of text.split(/\r?\n/)) {
+    const cells = line.split(/[,;\s]+/).filter((c) => c.length);
+    if (!cells.length) continue;
+    const values = cells.map(Number);
+    if (values.some((v) => !isFinite(v))) continue;  // a header line
+    points.push(values.slice(0, 2));
+  }
+  return points;
+}
+
+async function upload(file) {
+  if (file.name.toLowerCase().endsWith(".npz")) {
+    const bytes = new Uint8Array(await file.arrayBuffer());
+    let text = "";
+    for (let i = 0; i < bytes.length; i += 0x8000) text += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+    await sendData({npz_base64: btoa(text)});
+  } else {
+    await sendData({points: parseCsv(await file.text())});
+  }
+}
+
 function wire() {
+  $("draw").addEventListener("click", () => {
+    drawing = !drawing;
+    $("draw").textContent = drawing ? "stop drawing" : "draw data";
+    if (drawing) { drawn = []; say("drag on the main view to spray points"); }
+  });
+  $("view").addEventListener("pointerdown", spray);
+  $("view").addEventListener("pointermove", spray);
+  $("use-drawn").addEventListener("click", async () => {
+    drawing = false;
+    $("draw").textContent = "draw data";
+    await sendData({points: drawn});
+    drawn = [];
+    $("use-drawn").disabled = true;
+    $("use-drawn").textContent = "train on drawn points";
+  });
+  $("upload").addEventListener("change", (e) => { if (e.target.files.length) upload(e.target.files[0]); });
   $("play").addEventListener("click", () => control({action: state && state.playing ? "pause" : "play"}));
   for (const id of ["step_d", "step_g", "reset"]) $(id).addEventListener("click", () => control({action: id}));
   $("walk").addEventListener("click", walk);
