@@ -161,7 +161,7 @@ def test_frames_stream_and_hold_the_views(lab):
     client.call("GET", "/api/frame")  # asking starts the frames
     frame = wait_for(lambda: json.loads(client.call("GET", "/api/frame")[2]), 30, "a frame")
     assert frame["dim"] == 2 and frame["grid"] == 64
-    assert len(frame["real"]) == len(frame["fake"]) == len(frame["arrows"]) == 512
+    assert len(frame["real"]) == len(frame["fake"]) == len(frame["arrows"]) == 256
     for key in ("d", "d_star"):
         import base64
 

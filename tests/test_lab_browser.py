@@ -108,3 +108,18 @@ def test_play_ring8_watch_the_heat_map_and_change_k_and_the_cost_mid_run(lab, br
     assert not errors, errors
     browser.find_element(By.ID, "play").click()  # pause
     _wait(lambda: not _state(url)["playing"], 30, "the pause")
+
+
+def test_upload_a_csv_of_points(lab, browser, tmp_path):
+    from selenium.webdriver.common.by import By
+
+    url, _ = lab
+    csv = tmp_path / "points.csv"
+    csv.write_text("x,y\n" + "".join(f"{i % 7 / 7:.3f},{(i * 3) % 11 / 11:.3f}\n" for i in range(50)))
+    browser.find_element(By.ID, "upload").send_keys(str(csv))
+    _wait(lambda: _state(url)["config"]["data"]["name"] == "npz", 30, "the uploaded points")
+    state = _state(url)
+    assert state["step"] == 0 and state["config"]["data"]["batch_size"] == 50
+    _wait(lambda: "press play" in browser.find_element(By.ID, "status").text, 10, "the page to say so")
+    errors = [e["message"] for e in browser.get_log("browser") if e["level"] == "SEVERE"]
+    assert not errors, errors

@@ -33,7 +33,7 @@ from gankit.models import sample_noise
 from gankit.objectives import discriminate
 from gankit.theory.quadrature import integrate, jsd_quadrature, mixture_log_pdf, optimal_logit
 
-SAMPLES = 512  # samples drawn and arrows computed each frame
+SAMPLES = 256  # samples drawn and arrows computed each frame
 KDE_SAMPLES = 1024  # G's samples behind the KDE of p_g and the mode count (the drawn ones among them)
 CURVE = 256  # points of D's curve in 1D
 VIEW_SEED = 12_345  # the views' own noise (the run's streams are never drawn from)

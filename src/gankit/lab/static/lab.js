@@ -163,8 +163,9 @@ function draw1d(canvas, f, curve, small) {
     ctx.strokeStyle = "rgba(60,60,60,0.7)";
     f.fake.forEach((p, i) => {
       if (i % 8) return;
-      const x = X(p[0]), dx = f.arrows[i][0] / longest * 30;
-      ctx.beginPath(); ctx.moveTo(x, h - 18); ctx.lineTo(x + dx, h - 18); ctx.stroke();
+      const x = X(p[0]), dx = f.arrows[i][0] / longest * 30, y = h - 20 - (i / 8 % 12) * 4;  // staggered rows
+      ctx.beginPath(); ctx.moveTo(x, y); ctx.lineTo(x + dx, y); ctx.lineTo(x + dx - Math.sign(dx) * 4, y - 3);
+      ctx.stroke();
     });
   }
 }
