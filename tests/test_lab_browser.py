@@ -110,6 +110,20 @@ def test_play_ring8_watch_the_heat_map_and_change_k_and_the_cost_mid_run(lab, br
     _wait(lambda: not _state(url)["playing"], 30, "the pause")
 
 
+def test_a_link_with_settings_in_its_hash_replays_them_from_step_0(lab, browser):
+    from selenium.webdriver.common.by import By
+
+    url, _ = lab
+    browser.get(url + "#problem=toy1d&seed=2&train.k=3&train.g_cost=minimax")
+    _wait(lambda: _state(url)["problem"] == "toy1d", 30, "the link's problem")
+    state = _state(url)
+    assert state["overrides"] == {"seed": 2, "train.k": 3, "train.g_cost": "minimax"}
+    assert state["config"]["seed"] == 2 and state["step"] == 0 and not state["playing"]
+    _wait(lambda: browser.find_element(By.ID, "problem").get_attribute("value") == "toy1d", 10, "the page")
+    link = browser.find_element(By.ID, "link").get_attribute("href")
+    assert "train.k=3" in link and "seed=2" in link and "problem=toy1d" in link
+
+
 def test_upload_a_csv_of_points(lab, browser, tmp_path):
     from selenium.webdriver.common.by import By
 

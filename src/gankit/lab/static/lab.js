@@ -361,15 +361,19 @@ function wire() {
   for (const el of document.querySelectorAll(".layers input")) el.addEventListener("change", render);
 }
 
+async function replay() {  // the same link replays the same run: its settings, from step 0
+  const fromHash = parseHash();
+  if (!Object.keys(fromHash).length) return false;
+  const answer = await control({set: fromHash});
+  if (answer && !answer.reset) await control({action: "reset"});
+  return true;
+}
+
 async function start() {
   wire();
-  const fromHash = parseHash();
-  if (Object.keys(fromHash).length) {  // the same link replays the same run: its settings, from step 0
-    const answer = await control({set: fromHash});
-    if (answer && !answer.reset) await control({action: "reset"});
-  } else {
-    await refresh();
-  }
+  if (!(await replay())) await refresh();
+  // A link pasted into this tab changes only the hash: no reload, so listen for it (replaceState fires nothing).
+  window.addEventListener("hashchange", replay);
   const events = new EventSource(api("/api/frames"));
   events.onmessage = (e) => {
     frame = JSON.parse(e.data);
