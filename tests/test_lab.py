@@ -260,6 +260,21 @@ def test_live_settings_and_restarts():
         session.close()
 
 
+def test_a_failing_step_pauses_the_run_and_the_thread_lives_on(monkeypatch):
+    session = Session("toy1d")
+    try:
+        def broken():
+            raise RuntimeError("boom")
+
+        monkeypatch.setattr(session.trainer, "train_step", broken)
+        session.control("play")
+        wait_for(lambda: session.state()["error"], 30, "the error")
+        assert "boom" in session.state()["error"] and not session.state()["playing"]
+        assert session.control("step_d")["updates"]["d"] == 1  # the thread still answers
+    finally:
+        session.close()
+
+
 def test_export_refuses_a_non_empty_folder(tmp_path):
     (tmp_path / "run").mkdir()
     (tmp_path / "run" / "keep.txt").write_text("mine")

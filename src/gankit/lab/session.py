@@ -215,7 +215,11 @@ class Session:
                 if self.trainer.step >= self.cfg.train.steps:
                     self.playing = False
                 else:
-                    self._record(self.trainer.train_step())
+                    try:
+                        self._record(self.trainer.train_step())
+                    except Exception as exc:  # the thread must outlive a failed step: pause and say why
+                        self.playing = False
+                        self.error = f"step {self.trainer.step + 1} failed ({type(exc).__name__}: {exc}); paused"
                 self._publish()
             now = time.monotonic()
             if now < self._watched_until and (self.playing or self._dirty) and self._drawer_idle.is_set() and \
