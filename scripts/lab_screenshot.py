@@ -1,6 +1,7 @@
 """Screenshot `gankit lab` in headless Chromium after N steps (the pictures in docs/figures/lab_*.png).
 
     python scripts/lab_screenshot.py PROBLEM STEPS OUT.png [--set KEY=VALUE ...] [--manifold] [--walk]
+        [--compare KEY=V1,V2]
 
 Starts the lab in this process on 127.0.0.1, opens the page, presses play, pauses after STEPS
 steps and saves the page. ``--walk`` then presses "walk Algorithm 1" and saves the page during
@@ -25,6 +26,7 @@ def main() -> None:
     parser.add_argument("--set", nargs="+", default=[], metavar="KEY=VALUE")
     parser.add_argument("--manifold", action="store_true", help="show G's manifold")
     parser.add_argument("--walk", action="store_true", help="catch the slow-motion walk through Algorithm 1")
+    parser.add_argument("--compare", metavar="KEY=V1,V2", help="runs side by side, KEY set to each value")
     parser.add_argument("--colors", type=int, default=128, help="quantize to this many colours (0: keep RGB)")
     args = parser.parse_args()
 
@@ -43,7 +45,7 @@ def main() -> None:
     chromium = next(shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome") if shutil.which(n))
     options = webdriver.ChromeOptions()
     options.binary_location = chromium
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--window-size=1300,1290"):
+    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--window-size=1300,1640"):
         options.add_argument(arg)
     driver = webdriver.Chrome(options=options, service=Service(executable_path=shutil.which("chromedriver")))
     try:
@@ -51,6 +53,14 @@ def main() -> None:
         time.sleep(2)
         if args.manifold:
             driver.find_element(By.ID, "show-manifold").click()
+        if args.compare:
+            key, _, values = args.compare.partition("=")
+            driver.execute_script("document.getElementById('compare-key').value = arguments[0];"
+                                  "document.getElementById('compare-values').value = arguments[1];", key, values)
+            driver.find_element(By.ID, "compare").click()
+            while len(server.runs.items) < 2:
+                time.sleep(0.1)
+            time.sleep(1)
         driver.find_element(By.ID, "play").click()
         while session.state()["step"] < args.steps:
             time.sleep(0.1)

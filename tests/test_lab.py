@@ -175,6 +175,33 @@ def test_frames_stream_and_hold_the_views(lab):
     conn.close()
 
 
+def test_runs_side_by_side_differ_in_one_setting_and_step_together(lab):
+    client, _ = lab
+    status, answer = client.json("POST", "/api/compare", {"key": "train.g_cost", "values": ["minimax"]})
+    assert status == 200 and answer["runs"] == 2
+    main, beside = client.json("GET", "/api/state")[1], client.json("GET", "/api/state?run=1")[1]
+    assert main["runs"] == 2 and main["compare"] == "train.g_cost"
+    assert beside["config"]["train"]["g_cost"] == "minimax"
+    assert {**beside["config"], "train": {**beside["config"]["train"], "g_cost": main["config"]["train"]["g_cost"]}} \
+        == main["config"]
+    for run in ("", "?run=1"):
+        assert client.json("POST", f"/api/control{run}", {"action": "play"})[0] == 200
+    wait_for(lambda: client.json("GET", "/api/state?run=1")[1]["step"] > 20, what="the run beside")
+    for run in ("", "?run=1"):
+        client.json("POST", f"/api/control{run}", {"action": "pause"})
+    steps = [client.json("GET", f"/api/state{run}")[1]["step"] for run in ("", "?run=1")]
+    assert abs(steps[0] - steps[1]) <= 1, steps  # neither ran ahead of the other
+    assert client.json("POST", "/api/control?run=1", {"action": "play"})[0] == 200
+    time.sleep(0.5)  # the main run is paused: the run beside waits for it
+    assert client.json("GET", "/api/state?run=1")[1]["step"] <= steps[0] + 1
+    status, answer = client.json("POST", "/api/compare", {"key": "train.k", "values": [0]})
+    assert status == 400 and answer["error"].startswith("train.k")
+    assert client.json("GET", "/api/state")[1]["runs"] == 2  # a bad comparison changes nothing
+    assert client.json("POST", "/api/compare", {"values": []})[1]["runs"] == 1
+    status, answer = client.json("GET", "/api/state?run=1")
+    assert status == 400 and answer["error"].startswith("run")
+
+
 # ---- the session -----------------------------------------------------------------------------
 def _params(module) -> list[torch.Tensor]:
     return [p.detach().clone() for p in module.parameters()]

@@ -124,6 +124,22 @@ def test_a_link_with_settings_in_its_hash_replays_them_from_step_0(lab, browser)
     assert "train.k=3" in link and "seed=2" in link and "problem=toy1d" in link
 
 
+def test_runs_side_by_side(lab, browser):
+    from selenium.webdriver.common.by import By
+
+    url, _ = lab
+    browser.find_element(By.ID, "compare").click()  # train.g_cost: minimax, maximum_likelihood beside
+    _wait(lambda: _state(url)["runs"] == 3, 60, "three runs")
+    _wait(lambda: len(browser.find_elements(By.CSS_SELECTOR, "#runs figcaption")) == 2 and all(
+        "step" in c.text for c in browser.find_elements(By.CSS_SELECTOR, "#runs figcaption")), 30, "their views")
+    captions = [c.text for c in browser.find_elements(By.CSS_SELECTOR, "#runs figcaption")]
+    assert captions[0].startswith("train.g_cost = minimax") and captions[1].startswith("train.g_cost = maximum_lik")
+    browser.find_element(By.ID, "uncompare").click()
+    _wait(lambda: _state(url)["runs"] == 1, 30, "one run again")
+    errors = [e["message"] for e in browser.get_log("browser") if e["level"] == "SEVERE"]
+    assert not errors, errors
+
+
 def test_upload_a_csv_of_points(lab, browser, tmp_path):
     from selenium.webdriver.common.by import By
 

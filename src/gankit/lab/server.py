@@ -10,7 +10,8 @@ uvicorn bounds the connections served at once.
 API (DESIGN.md): ``GET /api/state``; ``POST /api/control`` ``{"action", "set"}``; ``POST
 /api/export`` ``{"out"}``; ``POST /api/data`` ``{"points": [[x, y], ...]}`` or ``{"npz_base64"}`` (the
 user's own 1D/2D data, drawn or uploaded); ``GET /api/frame`` (the newest frame) and ``GET /api/frames`` (the
-frames as server-sent events, which the page uses).
+frames as server-sent events, which the page uses); ``POST /api/compare`` ``{"key", "values"}``
+(runs side by side). ``?run=i`` picks a run beside the main one (0).
 """
 
 from __future__ import annotations
@@ -23,8 +24,9 @@ import ipaddress
 import json
 import secrets
 import socket
+import threading
 from importlib import resources
-from typing import Callable
+from typing import Any, Callable
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -33,12 +35,13 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from gankit.errors import GankitError
-from gankit.lab.session import Busy, Session
+from gankit.lab.session import Busy, Session, check_sets
 
 STATIC = {"lab.js": "text/javascript", "lab.css": "text/css", "favicon.svg": "image/svg+xml"}
 MAX_BODY = 64 * 1024  # bytes; a control body is a few hundred
 MAX_DATA_BODY = 4 * 1024 * 1024  # bytes; drawn or uploaded points (20,000 2D points as JSON or .npz)
 CONCURRENCY = 64  # connections served at once (uvicorn answers 503 past it)
+MAX_BESIDE = 2  # runs beside the main one
 HEADERS = {"Content-Security-Policy": "default-src 'self'", "X-Content-Type-Options": "nosniff",
            "Referrer-Policy": "no-referrer", "Cache-Control": "no-store", "X-Frame-Options": "DENY"}
 
@@ -109,9 +112,57 @@ async def _body(request: Request, limit: int = MAX_BODY) -> dict:
     return body
 
 
-def create_app(session: Session, token: str, hosts: Callable[[], set[str]],
+class Runs:
+    """The page's runs: the main one, and up to two more beside it that differ from it in one setting.
+
+    The runs beside it start from the main run's problem and settings with ``key`` changed, on
+    the same seed, and step together with it (no run steps ahead of the slowest playing one).
+    """
+
+    def __init__(self, main: Session):
+        self.items, self.key = [main], None
+        self._lock = threading.Lock()  # one comparison set up at a time
+
+    def get(self, request: Request) -> Session:
+        text = request.query_params.get("run", "0")
+        if not text.isdigit() or int(text) >= len(self.items):
+            raise GankitError(f"run: expected 0 to {len(self.items) - 1}, got {text[:20]!r}")
+        return self.items[int(text)]
+
+    def compare(self, key: Any, values: Any) -> dict:
+        """Runs beside the main one with ``key`` set to each of ``values`` (none: back to one run)."""
+        if not isinstance(values, list) or len(values) > MAX_BESIDE:
+            raise GankitError(f"values: expected a list of at most {MAX_BESIDE} values")
+        main = self.items[0]
+        if values:
+            if not isinstance(key, str) or key == "problem":
+                raise GankitError("key: expected a dotted setting such as train.g_cost")
+            for value in values:
+                check_sets({key: value})
+        with self._lock:
+            return self._compare(key, values)
+
+    def _compare(self, key: str, values: list) -> dict:
+        main = self.items[0]
+        beside = [Session(main.problem, {**main.overrides, key: v}) for v in values]  # may raise: nothing changed
+        for old in self.items[1:]:
+            old.close()
+        if beside:
+            main.control("reset")  # all from step 0, on the same seed
+        self.items, self.key = [main, *beside], key if values else None
+        for run in self.items:
+            run.peers = self.items if beside else []
+        return {"runs": len(self.items), "key": self.key, "values": values}
+
+    def close(self) -> None:
+        for run in self.items:
+            run.close()
+
+
+def create_app(session: Session | Runs, token: str, hosts: Callable[[], set[str]],
                stopping: Callable[[], bool] = lambda: False) -> Guard:
-    """The ASGI app serving ``session``: the page, its files and the API, behind ``Guard``."""
+    """The ASGI app serving the runs: the page, its files and the API, behind ``Guard``."""
+    runs = session if isinstance(session, Runs) else Runs(session)
     page = resources.files("gankit.lab").joinpath("static", "index.html").read_text().replace("__TOKEN__", token)
 
     async def index(request: Request) -> Response:
@@ -133,7 +184,11 @@ def create_app(session: Session, token: str, hosts: Callable[[], set[str]],
             return _plain(503, str(exc) or "the training thread did not answer in time")
 
     async def state(request: Request) -> Response:
-        return JSONResponse(session.state())
+        try:
+            run = runs.get(request)
+        except GankitError as exc:
+            return _plain(400, str(exc))
+        return JSONResponse({**run.state(), "runs": len(runs.items), "compare": runs.key})
 
     async def control(request: Request) -> Response:
         try:
@@ -141,13 +196,25 @@ def create_app(session: Session, token: str, hosts: Callable[[], set[str]],
             unknown = sorted(set(body) - {"action", "set"})
             if unknown:
                 raise GankitError(f"{unknown[0]}: unknown field (expected action and/or set)")
+            session = runs.get(request)
         except GankitError as exc:
             return _plain(400, str(exc))
         return await call(lambda: session.control(body.get("action"), body.get("set")))
 
+    async def compare(request: Request) -> Response:
+        try:
+            body = await _body(request)
+            unknown = sorted(set(body) - {"key", "values"})
+            if unknown:
+                raise GankitError(f"{unknown[0]}: unknown field (expected key and values)")
+        except GankitError as exc:
+            return _plain(400, str(exc))
+        return await call(lambda: runs.compare(body.get("key"), body.get("values", [])))
+
     async def export(request: Request) -> Response:
         try:
             body = await _body(request)
+            session = runs.get(request)
         except GankitError as exc:
             return _plain(400, str(exc))
         return await call(lambda: session.export(body.get("out")))
@@ -166,16 +233,25 @@ def create_app(session: Session, token: str, hosts: Callable[[], set[str]],
                     raise GankitError("npz_base64: not base64") from None
         except GankitError as exc:
             return _plain(400, str(exc))
-        return await call(lambda: session.use_data(body.get("points"), npz))
+        return await call(lambda: runs.items[0].use_data(body.get("points"), npz))
 
     async def frame(request: Request) -> Response:
+        try:
+            session = runs.get(request)
+        except GankitError as exc:
+            return _plain(400, str(exc))
         _, data = session.frame()
         return Response(data or b"null", media_type="application/json")
 
     async def frames(request: Request) -> Response:
+        try:
+            session = runs.get(request)
+        except GankitError as exc:
+            return _plain(400, str(exc))
+
         async def stream():
             last = -1
-            while not stopping():
+            while not stopping() and session in runs.items:
                 index, data = session.frame()
                 if data is not None and index != last:
                     last = index
@@ -186,7 +262,7 @@ def create_app(session: Session, token: str, hosts: Callable[[], set[str]],
 
     routes = [Route("/", index), Route("/static/{name}", static), Route("/api/state", state),
               Route("/api/control", control, methods=["POST"]), Route("/api/export", export, methods=["POST"]),
-              Route("/api/data", data, methods=["POST"]),
+              Route("/api/data", data, methods=["POST"]), Route("/api/compare", compare, methods=["POST"]),
               Route("/api/frame", frame), Route("/api/frames", frames)]
     return Guard(Starlette(routes=routes), token, hosts)
 
@@ -196,6 +272,7 @@ class LabServer:
 
     def __init__(self, session: Session, host: str = "127.0.0.1", port: int = 0):
         self.session, self.host, self.port = session, host, port
+        self.runs = Runs(session)
         self.token = secrets.token_urlsafe(24)
         self.sock: socket.socket | None = None
         self.server = None
@@ -219,14 +296,14 @@ class LabServer:
         import uvicorn
 
         hosts = allowed_hosts(self.host, self.port)
-        app = create_app(self.session, self.token, lambda: hosts, lambda: self.server.should_exit)
+        app = create_app(self.runs, self.token, lambda: hosts, lambda: self.server.should_exit)
         config = uvicorn.Config(app, log_level="warning", lifespan="off", limit_concurrency=CONCURRENCY,
                                 timeout_graceful_shutdown=2, access_log=False)
         self.server = uvicorn.Server(config)
         try:
             self.server.run(sockets=[self.sock])
         finally:
-            self.session.close()
+            self.runs.close()
 
     def stop(self) -> None:
         if self.server is not None:

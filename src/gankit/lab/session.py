@@ -141,6 +141,7 @@ class Session:
         self._drawer_idle.set()
         self.frame_series: dict[str, list] = {k: [] for k in ("step", "jsd", "modes", "hq")}
         self._drawn_generation = 0
+        self.peers: list[Session] = []  # runs side by side: none steps ahead of the slowest playing one
         self._folder = Path(tempfile.gettempdir()) / f"gankit-lab-{os.getpid()}-{id(self):x}"  # uploaded data
         self._uploads = 0
         self._start(resolve(problem, self.overrides))  # a bad start raises here, in the caller's thread
@@ -214,6 +215,8 @@ class Session:
             if self.playing:
                 if self.trainer.step >= self.cfg.train.steps:
                     self.playing = False
+                elif self._ahead():
+                    time.sleep(0.001)  # wait for the runs beside this one
                 else:
                     try:
                         self._record(self.trainer.train_step())
@@ -225,6 +228,13 @@ class Session:
             if now < self._watched_until and (self.playing or self._dirty) and self._drawer_idle.is_set() and \
                     now - self._last_frame >= self.frame_interval:
                 self._hand_over(now)
+
+    def _ahead(self) -> bool:
+        """Whether a run beside this one (side by side, stepping together) is still a step behind:
+        a paused one holds the others back, so the runs stay on the same step."""
+        behind = [p.trainer.step for p in self.peers
+                  if p is not self and not p._stop.is_set() and p.trainer.step < p.cfg.train.steps]
+        return bool(behind) and self.trainer.step > min(behind)
 
     def _drain(self, block: bool) -> None:
         try:

@@ -4,6 +4,7 @@ const TOKEN = new URLSearchParams(location.search).get("token") || "";
 const $ = (id) => document.getElementById(id);
 const api = (path) => path + (path.includes("?") ? "&" : "?") + "token=" + encodeURIComponent(TOKEN);
 let frame = null, state = null, walking = false, drawing = false, drawn = [];
+let beside = [], compareKey = null;  // runs side by side: {value, events, canvas, caption}; the setting they differ in
 
 async function post(path, body) {
   const r = await fetch(api(path), {method: "POST", headers: {"Content-Type": "application/json"},
@@ -22,6 +23,11 @@ function say(text, error) {
 async function control(body) {
   try {
     const answer = await post("/api/control", body);
+    for (let i = 0; i < beside.length; i++) {  // the runs beside step together and take the same settings
+      const set = Object.assign({}, body.set || {});
+      delete set[compareKey];
+      await post(`/api/control?run=${i + 1}`, {action: body.action, set: set});
+    }
     if (answer.reset) say(answer.reset);
     else if (answer.applied && answer.applied.length) say("applied " + answer.applied.join(", ") + " at step " + answer.step);
     await refresh();
@@ -261,6 +267,42 @@ async function walk() {
   } finally { walking = false; }
 }
 
+// ---- side by side ---------------------------------------------------------------------------
+function closeBeside() {
+  for (const b of beside) b.events.close();
+  beside = [];
+  $("runs").textContent = "";
+}
+
+async function compare(values) {
+  try {
+    const key = $("compare-key").value;
+    const answer = await post("/api/compare", {key: key, values: values});
+    closeBeside();
+    compareKey = values.length ? key : null;
+    values.forEach((value, i) => {
+      const fig = document.createElement("figure"), canvas = document.createElement("canvas");
+      const caption = document.createElement("figcaption");
+      canvas.width = 300; canvas.height = 300;
+      fig.append(canvas, caption);
+      $("runs").append(fig);
+      const events = new EventSource(api(`/api/frames?run=${i + 1}`));
+      const run = {value: value, events: events, canvas: canvas, caption: caption};
+      events.onmessage = (e) => drawBeside(run, JSON.parse(e.data), key);
+      beside.push(run);
+    });
+    say(values.length ? `${answer.runs} runs: ${key} differs; press play` : "one run");
+    await refresh();
+  } catch (e) { say(e.message, true); }
+}
+
+function drawBeside(run, f, key) {
+  if (f.dim === 2) draw2d(run.canvas, f, f.d, true); else draw1d(run.canvas, f, f.d, true);
+  const n = f.now, fmt = (v) => v === null || v === undefined ? "–" : Number(v).toPrecision(3);
+  run.caption.textContent = `${key} = ${run.value} · step ${f.state.step} · JSD ${fmt(n.jsd)}` +
+    (n.total ? ` · modes ${n.modes}/${n.total}` : "");
+}
+
 // ---- wiring ------------------------------------------------------------------------------
 function exportPng() {
   const c = $("view"), out = document.createElement("canvas");
@@ -351,7 +393,13 @@ function wire() {
     try { const a = await post("/api/export", {out: $("out").value}); say("wrote " + a.out + " at step " + a.step); }
     catch (e) { say(e.message, true); }
   });
-  $("problem").addEventListener("change", (e) => control({set: {problem: e.target.value}}));
+  $("problem").addEventListener("change", async (e) => {
+    if (beside.length) await compare([]);  // another problem: one run again
+    control({set: {problem: e.target.value}});
+  });
+  $("compare").addEventListener("click", () => compare($("compare-values").value.split(",").map((v) => v.trim())
+    .filter((v) => v.length).slice(0, 2)));
+  $("uncompare").addEventListener("click", () => compare([]));
   for (const el of document.querySelectorAll("#controls [data-key]")) {
     el.addEventListener("change", () => {
       const value = el.type === "checkbox" ? el.checked : el.value;
