@@ -94,9 +94,10 @@ def test_play_ring8_watch_the_heat_map_and_change_k_and_the_cost_mid_run(lab, br
     _wait(lambda: int(browser.find_element(By.ID, "step").text) > 50, 120, "the step counter to move")
     _choose(browser, "train.k", "2")
     _choose(browser, "train.g_cost", "minimax")
-    _wait(lambda: _state(url)["config"]["train"]["k"] == 2, 30, "k = 2 in /api/state")
+    _wait(lambda: (_state(url)["config"]["train"]["k"], _state(url)["config"]["train"]["g_cost"]) == (2, "minimax"),
+          30, "k = 2 and the minimax cost in /api/state")
     state = _state(url)
-    assert state["config"]["train"]["g_cost"] == "minimax" and state["playing"]
+    assert state["playing"] and state["overrides"] == {"train.k": 2, "train.g_cost": "minimax"}
     _wait(lambda: int(browser.find_element(By.ID, "step").text) > 200, 180, "the step counter to pass 200")
     first = browser.execute_script(CANVAS_SCRIPT)
     coloured, _, total = first

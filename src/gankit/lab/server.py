@@ -37,7 +37,7 @@ from starlette.routing import Route
 from gankit.errors import GankitError
 from gankit.lab.session import Busy, Session, check_sets
 
-STATIC = {"lab.js": "text/javascript", "lab.css": "text/css", "favicon.svg": "image/svg+xml"}
+STATIC = {"lab.js": "text/javascript", "draw.js": "text/javascript", "lab.css": "text/css", "favicon.svg": "image/svg+xml"}
 MAX_BODY = 64 * 1024  # bytes; a control body is a few hundred
 MAX_DATA_BODY = 4 * 1024 * 1024  # bytes; drawn or uploaded points (20,000 2D points as JSON or .npz)
 CONCURRENCY = 64  # connections served at once (uvicorn answers 503 past it)
