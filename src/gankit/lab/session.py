@@ -134,7 +134,7 @@ class Session:
         self._frame_id = 0
         self._state: dict = {}
         # Frames are drawn in a thread of their own from copies of the players, handed over one at
-        # a time: the training thread only copies (well under a millisecond for these nets).
+        # a time: the training thread only copies (a millisecond or two for these nets).
         self._snapshot: tuple | None = None
         self._snapshot_ready = threading.Event()
         self._drawer_idle = threading.Event()
@@ -195,6 +195,8 @@ class Session:
         self._stop.set()
         self._thread.join(timeout)
         self._drawer.join(timeout)
+        while not self.commands.empty():  # commands that came too late are answered, not left waiting
+            self.commands.get_nowait()[2].set_exception(GankitError("the lab is stopping"))
         shutil.rmtree(self._folder, ignore_errors=True)  # uploaded points (exports hold their own copy)
 
     # ---- the training thread ----------------------------------------------------------------
