@@ -342,6 +342,29 @@ def _cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_lab(args: argparse.Namespace) -> int:
+    from gankit.config import parse_sets
+    from gankit.lab.server import LabServer, is_loopback
+    from gankit.lab.session import Session
+
+    if not is_loopback(args.host):
+        print(f"gankit: warning: --host {args.host} serves the lab beyond this machine; anyone who can reach "
+              f"it and holds the URL's token can train and write run directories here", file=sys.stderr)
+    server = LabServer(Session(args.problem, parse_sets(args.set or [])), args.host, args.port)
+    url = server.bind()
+    print(url, flush=True)
+    if args.open:
+        import webbrowser
+
+        webbrowser.open(url)
+    try:
+        server.serve()  # until Ctrl-C
+    except KeyboardInterrupt:  # (uvicorn re-raises the signal once it has shut down)
+        pass
+    print("gankit lab: stopped", file=sys.stderr)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="gankit", description="Generative Adversarial Networks, Goodfellow et al. (2014).")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -458,6 +481,15 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("report", help="write RUN/report.html: curves, evaluation, samples, config")
     p.add_argument("run", metavar="RUN")
     p.set_defaults(func=_cmd_report)
+
+    p = sub.add_parser("lab", help="the game played live in a local page (prints its URL first)")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1, this machine only)")
+    p.add_argument("--port", type=int, default=0, help="port (default 0: a free one)")
+    p.add_argument("--open", action="store_true", help="open the page in the default browser")
+    p.add_argument("--problem", default="ring8", help="the problem to start on: toy1d, gauss1d, ring8, grid25")
+    p.add_argument("--set", metavar="KEY=VALUE", nargs="+", action="extend",
+                   help="settings to start from, e.g. --set train.g_cost=minimax train.threads=1")
+    p.set_defaults(func=_cmd_lab)
     return parser
 
 
