@@ -133,7 +133,6 @@ class Runs:
         """Runs beside the main one with ``key`` set to each of ``values`` (none: back to one run)."""
         if not isinstance(values, list) or len(values) > MAX_BESIDE:
             raise GankitError(f"values: expected a list of at most {MAX_BESIDE} values")
-        main = self.items[0]
         if values:
             if not isinstance(key, str) or key == "problem":
                 raise GankitError("key: expected a dotted setting such as train.g_cost")
