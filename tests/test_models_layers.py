@@ -93,3 +93,30 @@ def test_packed_d_judges_the_joint_of_consecutive_samples():
     x = torch.randn(4, 2)
     swapped = x[[1, 0, 2, 3]]  # the same packs, members in another order: another input
     assert torch.equal(D(x)[1], D(swapped)[1]) and not torch.equal(D(x)[0], D(swapped)[0])
+
+
+@pytest.mark.parametrize("memory_format", [torch.contiguous_format, torch.channels_last])
+@pytest.mark.parametrize("bias", [False, True])
+def test_latent_projection_is_the_transposed_convolution_it_replaces(memory_format, bias):
+    from gankit.models.layers import LatentProjection
+
+    torch.manual_seed(0)
+    fast = LatentProjection(12, 5, 7, 1, 0, bias=bias).to(memory_format=memory_format)
+    plain = nn.ConvTranspose2d(12, 5, 7, 1, 0, bias=bias)
+    assert fast.state_dict().keys() == plain.state_dict().keys()  # checkpoints load either way
+    plain.load_state_dict(fast.state_dict())
+    if bias:
+        with torch.no_grad():
+            fast.bias.normal_()
+            plain.bias.copy_(fast.bias)
+    z = torch.randn(9, 12, 1, 1, requires_grad=True)
+    out, ref = fast(z), plain(z)
+    assert out.shape == ref.shape == (9, 5, 7, 7)
+    assert_close(out, ref)
+    grad = torch.randn_like(ref)
+    for a, b in zip(torch.autograd.grad(out, [z, *fast.parameters()], grad),
+                    torch.autograd.grad(ref, [z, *plain.parameters()], grad)):
+        assert_close(a, b)
+    # anything but a 1x1 input is the ordinary transposed convolution
+    x = torch.randn(2, 12, 3, 3)
+    assert_close(fast(x), plain(x))

@@ -19,7 +19,7 @@ from torch import nn
 
 from gankit.errors import GankitError
 from gankit.models.conditional import check_conditional, project, with_one_hot
-from gankit.models.layers import MinibatchStd, pack, spectral_normalize
+from gankit.models.layers import LatentProjection, MinibatchStd, pack, spectral_normalize
 
 
 def layout(image_size: int) -> tuple[int, int]:
@@ -72,7 +72,7 @@ class DCGANGenerator(nn.Module):
         base, n = layout(image_size)
         c = width * 2 ** (n - 1)
         layers: list[nn.Module] = [
-            nn.ConvTranspose2d(z_dim + num_classes, c, base, 1, 0, bias=False),
+            LatentProjection(z_dim + num_classes, c, base, 1, 0, bias=False),  # a matmul from z's 1x1 map
             nn.BatchNorm2d(c),
             nn.ReLU(True),
         ]
