@@ -13,8 +13,6 @@ from torch import nn
 from gankit.cli import main
 from gankit.errors import GankitError
 from gankit.metrics.features import FeatureSpec, check_torchscript_archive, load_feature_net
-from gankit.photos import write_photo_crops
-from gankit.prep import prep_folder
 
 
 class TinyFeatures(nn.Module):
@@ -139,17 +137,6 @@ def test_sets_without_features_need_digits(tmp_path, capsys):
     assert code == 2 and "bundled digit CNN applies to 28x28 grey digits only" in err
     code, _, err = _eval(capsys, "--real", str(tmp_path / "a.npz"))
     assert code == 2 and "--real and --fake" in err
-
-
-@pytest.fixture(scope="module")
-def photo_run(tmp_path_factory):
-    root = tmp_path_factory.mktemp("photos")
-    write_photo_crops(root / "photos", num=16, size=32, seed=0)
-    prep_folder(root / "photos", root / "photos.npz", 32)
-    run = root / "run"
-    assert main(["train", "cifar10-dcgan", "--steps", "2", "--out", str(run), "--set", "data.name=npz",
-                 f"data.path={root / 'photos.npz'}", "model.width=8", "data.batch_size=8"]) == 0
-    return run
 
 
 def test_colour_run_without_features_says_so_and_reports_pixel_checks(photo_run, capsys):

@@ -7,7 +7,6 @@ the test skips with one line saying so. The server runs in this process on 127.0
 from __future__ import annotations
 
 import json
-import shutil
 import threading
 import time
 import urllib.request
@@ -17,10 +16,9 @@ import pytest
 from gankit.lab.server import LabServer
 from gankit.lab.session import Session
 
-CHROMIUM = next((shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome") if shutil.which(n)), None)
-DRIVER = shutil.which("chromedriver")
-pytestmark = pytest.mark.skipif(not (CHROMIUM and DRIVER),
-                                reason="no Chromium + chromedriver found (apt-get install chromium chromium-driver)")
+from conftest import needs_chromium
+
+pytestmark = needs_chromium
 
 # A fingerprint of the heat-map canvas: how many pixels are not white, and a sum over a sparse sample.
 CANVAS_SCRIPT = """
@@ -47,18 +45,8 @@ def lab():
 
 
 @pytest.fixture(scope="module")
-def browser():
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1300,1000"):
-        options.add_argument(arg)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(options=options, service=Service(executable_path=DRIVER))
-    yield driver
-    driver.quit()
+def browser(open_chromium):
+    return open_chromium("1300,1000")
 
 
 def _state(url: str) -> dict:
@@ -75,6 +63,17 @@ def _wait(condition, timeout: float, what: str):
             return value
         time.sleep(0.2)
     raise AssertionError(f"timed out waiting for {what}")
+
+
+def _open(browser, url: str) -> None:
+    """Load the page afresh and wait for it: under pytest-xdist a test may be the first of its module that
+    its worker runs, so none may rely on a page an earlier test opened."""
+    from selenium.webdriver.common.by import By
+
+    browser.get("about:blank")
+    browser.get(url)
+    _wait(lambda: browser.find_elements(By.ID, "step") and browser.find_element(By.ID, "step").text != "", 30,
+          "the page")
 
 
 def _choose(driver, key: str, value: str) -> None:
@@ -129,6 +128,7 @@ def test_runs_side_by_side(lab, browser):
     from selenium.webdriver.common.by import By
 
     url, _ = lab
+    _open(browser, url)
     browser.find_element(By.ID, "compare").click()  # train.g_cost: minimax, maximum_likelihood beside
     _wait(lambda: _state(url)["runs"] == 3, 60, "three runs")
     _wait(lambda: len(browser.find_elements(By.CSS_SELECTOR, "#runs figcaption")) == 2 and all(
@@ -145,6 +145,7 @@ def test_upload_a_csv_of_points(lab, browser, tmp_path):
     from selenium.webdriver.common.by import By
 
     url, _ = lab
+    _open(browser, url)
     csv = tmp_path / "points.csv"
     csv.write_text("x,y\n" + "".join(f"{i % 7 / 7:.3f},{(i * 3) % 11 / 11:.3f}\n" for i in range(50)))
     browser.find_element(By.ID, "upload").send_keys(str(csv))

@@ -8,17 +8,15 @@ tests skip with one line saying so.
 from __future__ import annotations
 
 import re
-import shutil
 from pathlib import Path
 
 import pytest
 
 from gankit.cli import main
 
-CHROMIUM = next((shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome") if shutil.which(n)), None)
-DRIVER = shutil.which("chromedriver")
-pytestmark = pytest.mark.skipif(not (CHROMIUM and DRIVER),
-                                reason="no Chromium + chromedriver found (apt-get install chromium chromium-driver)")
+from conftest import needs_chromium
+
+pytestmark = needs_chromium
 
 IMAGE_SECTIONS = ["curves", "samples", "animation", "reconstructions", "neighbours", "walk"]
 POINT_SECTIONS = ["curves", "samples", "animation", "decision"]
@@ -34,18 +32,8 @@ return {sections: sections, all: all, title: document.title};
 
 
 @pytest.fixture(scope="module")
-def browser():
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1200,900"):
-        options.add_argument(arg)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(options=options, service=Service(executable_path=DRIVER))
-    yield driver
-    driver.quit()
+def browser(open_chromium):
+    return open_chromium("1200,900")
 
 
 def inspect(driver, page: Path) -> dict:

@@ -7,22 +7,8 @@ from PIL import Image
 
 from gankit.cli import main
 from gankit.errors import GankitError
-from gankit.photos import write_photo_crops
-from gankit.prep import prep_folder
 from gankit.runs import load_run
 from gankit.sampling import parse_seeds, seed_images, seed_noise
-
-
-@pytest.fixture(scope="module")
-def photo_run(tmp_path_factory):
-    """A 3-step DCGAN on 32x32 crops of the sample photos (colour, unconditional)."""
-    root = tmp_path_factory.mktemp("photos")
-    write_photo_crops(root / "photos", num=16, size=32, seed=0)
-    prep_folder(root / "photos", root / "photos.npz", 32)
-    run = root / "run"
-    assert main(["train", "cifar10-dcgan", "--steps", "3", "--out", str(run), "--set", "data.name=npz",
-                 f"data.path={root / 'photos.npz'}", "model.width=8", "data.batch_size=8"]) == 0
-    return run
 
 
 def test_parse_seeds():
