@@ -97,7 +97,8 @@ def _plain(status: int, text: str) -> Response:
     return JSONResponse({"error": text}, status_code=status)
 
 
-async def _body(request: Request, limit: int = MAX_BODY) -> dict:
+async def _body(request: Request, fields: tuple[str, ...] = (), limit: int = MAX_BODY) -> dict:
+    """The request's JSON object; with ``fields``, one naming any other key (400)."""
     raw = b""
     async for chunk in request.stream():  # stop reading at the limit, not after the whole upload
         raw += chunk
@@ -109,6 +110,9 @@ async def _body(request: Request, limit: int = MAX_BODY) -> dict:
         raise GankitError("body: not valid JSON") from None
     if not isinstance(body, dict):
         raise GankitError("body: expected a JSON object")
+    unknown = sorted(set(body) - set(fields)) if fields else []
+    if unknown:
+        raise GankitError(f"{unknown[0]}: unknown field (expected {' and/or '.join(fields)})")
     return body
 
 
@@ -191,10 +195,7 @@ def create_app(session: Session | Runs, token: str, hosts: Callable[[], set[str]
 
     async def control(request: Request) -> Response:
         try:
-            body = await _body(request)
-            unknown = sorted(set(body) - {"action", "set"})
-            if unknown:
-                raise GankitError(f"{unknown[0]}: unknown field (expected action and/or set)")
+            body = await _body(request, ("action", "set"))
             session = runs.get(request)
         except GankitError as exc:
             return _plain(400, str(exc))
@@ -202,10 +203,7 @@ def create_app(session: Session | Runs, token: str, hosts: Callable[[], set[str]
 
     async def compare(request: Request) -> Response:
         try:
-            body = await _body(request)
-            unknown = sorted(set(body) - {"key", "values"})
-            if unknown:
-                raise GankitError(f"{unknown[0]}: unknown field (expected key and values)")
+            body = await _body(request, ("key", "values"))
         except GankitError as exc:
             return _plain(400, str(exc))
         return await call(lambda: runs.compare(body.get("key"), body.get("values", [])))
@@ -220,7 +218,7 @@ def create_app(session: Session | Runs, token: str, hosts: Callable[[], set[str]
 
     async def data(request: Request) -> Response:
         try:
-            body = await _body(request, MAX_DATA_BODY)
+            body = await _body(request, limit=MAX_DATA_BODY)
             unknown = sorted(set(body) - {"points", "npz_base64"})
             if unknown or len(body) != 1:
                 raise GankitError(f"{unknown[0] if unknown else 'body'}: expected exactly one of points, npz_base64")
