@@ -161,4 +161,5 @@ def fit_vae(cfg: config_lib.Config, run_dir: Path, *, resume: bool = False,
             trainer.save_checkpoint(run_dir)
         if progress is not None:
             progress(step, stats)
+    trainer.pace = (trainer.step - start, time.perf_counter() - t0)  # (steps, seconds), for the CLI's last line
     return trainer
