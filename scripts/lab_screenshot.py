@@ -75,11 +75,9 @@ def main() -> None:
         driver.quit()
         server.stop()
     if args.colors:
-        from PIL import Image
+        from gankit.viz import quantize_png
 
-        with Image.open(args.out) as im:
-            small = im.convert("RGB").quantize(colors=args.colors, method=Image.Quantize.MEDIANCUT)
-        small.save(args.out, optimize=True)
+        quantize_png(args.out, args.colors)
     print(f"wrote {args.out} at step {session.state()['step']}")
 
 

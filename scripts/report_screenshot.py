@@ -42,12 +42,10 @@ def main() -> None:
         driver.save_screenshot(str(args.out))
     finally:
         driver.quit()
-    if args.colors:  # a screenshot of flat colours and gray digits loses nothing visible at 128 colours
-        from PIL import Image
+    if args.colors:
+        from gankit.viz import quantize_png
 
-        with Image.open(args.out) as im:
-            small = im.convert("RGB").quantize(colors=args.colors, method=Image.Quantize.MEDIANCUT)
-        small.save(args.out, optimize=True)
+        quantize_png(args.out, args.colors)
     print(f"wrote {args.out} ({args.width}x{height})")
 
 

@@ -1,5 +1,6 @@
 import os
 import shutil
+import time
 
 import pytest
 import torch
@@ -63,3 +64,15 @@ def photo_run(tmp_path_factory):
     assert main(["train", "cifar10-dcgan", "--steps", "3", "--out", str(run), "--set", "data.name=npz",
                  f"data.path={root / 'photos.npz'}", "model.width=8", "data.batch_size=8"]) == 0
     return run
+
+
+def wait_for(condition, timeout: float = 60.0, what: str = "condition", poll: float = 0.05):
+    """``condition()``'s first truthy value, polled every ``poll`` s; an AssertionError naming ``what`` after
+    ``timeout`` s (the lab's tests wait on a live server and a browser)."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        value = condition()
+        if value:
+            return value
+        time.sleep(poll)
+    raise AssertionError(f"timed out waiting for {what}")

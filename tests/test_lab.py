@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from conftest import wait_for
 from gankit.checkpoint import load_weights
 from gankit.errors import GankitError
 from gankit.lab.server import LabServer
@@ -29,16 +30,6 @@ from gankit.lab.session import Session
 from gankit.lab.views import _kde_log_pdf, binned_kde
 
 SMALL = {"model.width": 32, "model.depth": 2, "model.clusters": 0, "train.ema": 0.0, "data.batch_size": 64}
-
-
-def wait_for(condition, timeout: float = 60.0, what: str = "condition"):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 class Client:
