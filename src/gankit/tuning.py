@@ -111,13 +111,13 @@ def _copy_layout(module: torch.nn.Module, name: str) -> torch.nn.Module:
 
 def _training_pass(G, D, z, real, y) -> None:
     args = (y,) if y is not None else ()
-    fake = G(z, *args) if args else G(z)
+    fake = G(z, *args)
     d_loss = D(real, *args).float().mean() - D(fake.detach(), *args).float().mean()
     d_loss.backward()
     g_loss = -D(fake, *args).float().mean()
     g_loss.backward()
-    for p in list(G.parameters()) + list(D.parameters()):
-        p.grad = None
+    G.zero_grad(set_to_none=True)
+    D.zero_grad(set_to_none=True)
 
 
 def resolve_memory_format(cfg, shape: tuple[int, ...], device: torch.device, world: int = 1, num_classes: int = 0):
@@ -126,15 +126,12 @@ def resolve_memory_format(cfg, shape: tuple[int, ...], device: torch.device, wor
     m = cfg.model
     if m.memory_format != "auto":
         return cfg, "set"
-    from gankit.models import build, has_convolutions
+    from gankit.models import CONV_FAMILIES
 
     def resolved(name: str, how: str):
         return dataclasses.replace(cfg, model=dataclasses.replace(m, memory_format=name)), how
 
-    with torch.random.fork_rng(devices=[]):
-        convolutional = len(shape) == 3 and has_convolutions(build(dataclasses.replace(m, clusters=0), shape,
-                                                                    num_classes)[1])
-    if not convolutional:
+    if m.family not in CONV_FAMILIES or len(shape) != 3:
         return resolved("contiguous", "rule")
     pinned = os.environ.get("GANKIT_MEMORY_FORMAT", "")
     if pinned in LAYOUTS:

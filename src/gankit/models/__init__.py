@@ -39,6 +39,7 @@ FAMILIES = {
 
 
 CONDITIONAL_FAMILIES = ("mlp", "dcgan", "resnet")
+CONV_FAMILIES = ("dcgan", "resnet")  # convolutional pairs: the ones model.memory_format applies to
 REMEDY_FAMILIES = ("mlp", "paper-mlp", "dcgan")  # the D layers of gankit.models.layers
 SPECTRAL_NORM_FAMILIES = (*REMEDY_FAMILIES, "resnet")  # resnet takes spectral_norm, not pack or mbstd
 
