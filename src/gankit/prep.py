@@ -39,7 +39,7 @@ from typing import Callable
 
 import numpy as np
 
-from gankit.data.files.common import existing_folder, one_line, os_message
+from gankit.data.files.common import existing_folder, one_line, os_message, walk_files
 from gankit.errors import GankitError
 
 CROPS = ("center", "pad", "stretch")
@@ -80,17 +80,6 @@ def image_extensions() -> frozenset[str]:
     return frozenset(ext.lower() for ext, fmt in Image.registered_extensions().items() if fmt in Image.OPEN)
 
 
-def _walk(folder: Path) -> list[Path]:
-    def fail(err: OSError) -> None:
-        raise GankitError(os_message(Path(err.filename or folder), err))
-
-    found = []
-    for dirpath, dirnames, filenames in os.walk(folder, onerror=fail):
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-        found += [Path(dirpath) / n for n in sorted(filenames) if not n.startswith(".")]
-    return found
-
-
 def _to_channels(im, channels: int):
     """Pillow image -> mode "L" or "RGB"; alpha composited on BACKGROUND; 16-bit grey scaled."""
     from PIL import Image
@@ -121,14 +110,14 @@ def _square(im, size: int, crop: str):
     return im.resize((size, size), lanczos)
 
 
-def _prepare(file: Path, size: int, crop: str, channels: int, min_side: int) -> tuple[np.ndarray | None, str]:
-    """(pixels (C, S, S) uint8, "") or (None, the reason the file is skipped)."""
+def _prepare(data: bytes, size: int, crop: str, channels: int, min_side: int) -> tuple[np.ndarray | None, str]:
+    """(pixels (C, S, S) uint8, "") or (None, the reason the file is skipped), from a file's bytes."""
     from PIL import Image, ImageOps
 
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(file) as im:
+            with Image.open(io.BytesIO(data)) as im:
                 im.load()  # decode everything now: a truncated file fails here
                 w, h = im.size
                 if min(w, h) < min_side:
@@ -140,9 +129,7 @@ def _prepare(file: Path, size: int, crop: str, channels: int, min_side: int) -> 
         return None, f"too large to decode safely ({one_line(err)})"
     except Image.UnidentifiedImageError:
         return None, "not an image Pillow can read"
-    except OSError as err:
-        if err.errno is not None:
-            return None, os_message(file, err).replace(f"{file}: ", "")
+    except OSError as err:  # (the bytes are in memory: no error here comes from the disk)
         text = one_line(err)
         return None, ("truncated" if "truncated" in text else "corrupt") + f" ({text})"
     except Exception as err:  # noqa: BLE001 - Pillow's format plugins raise many types on bad files
@@ -220,7 +207,7 @@ def prep_folder(src: str | os.PathLike, out: str | os.PathLike, size: int, *, cr
     if out.suffix != ".npz":
         raise GankitError(f"--out {out}: must end in .npz")
     folder = existing_folder(src, "gankit prep expects a folder of images")
-    files = _walk(folder)
+    files = walk_files(folder)
     extensions = image_extensions()
     candidates = [f for f in files if f.suffix.lower() in extensions]
     if not candidates:
@@ -257,7 +244,7 @@ def prep_folder(src: str | os.PathLike, out: str | os.PathLike, size: int, *, cr
             skip(rel, f"duplicate of {seen_bytes[digest]} (same bytes)")
             continue
         seen_bytes[digest] = rel
-        pixels, reason = _prepare(file, size, crop, channels, min_side)
+        pixels, reason = _prepare(data, size, crop, channels, min_side)
         if pixels is None:
             skip(rel, reason)
             continue

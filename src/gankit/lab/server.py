@@ -166,7 +166,9 @@ def create_app(session: Session | Runs, token: str, hosts: Callable[[], set[str]
                stopping: Callable[[], bool] = lambda: False) -> Guard:
     """The ASGI app serving the runs: the page, its files and the API, behind ``Guard``."""
     runs = session if isinstance(session, Runs) else Runs(session)
-    page = resources.files("gankit.lab").joinpath("static", "index.html").read_text().replace("__TOKEN__", token)
+    folder = resources.files("gankit.lab").joinpath("static")
+    page = folder.joinpath("index.html").read_text().replace("__TOKEN__", token)
+    files = {name: folder.joinpath(name).read_text() for name in STATIC}  # read once, served from memory
 
     async def index(request: Request) -> Response:
         return Response(page, media_type="text/html; charset=utf-8")
@@ -175,8 +177,7 @@ def create_app(session: Session | Runs, token: str, hosts: Callable[[], set[str]
         name = request.path_params["name"]
         if name not in STATIC:
             return _plain(404, f"no file {name!r}")
-        text = resources.files("gankit.lab").joinpath("static", name).read_text()
-        return Response(text, media_type=STATIC[name] + "; charset=utf-8")
+        return Response(files[name], media_type=STATIC[name] + "; charset=utf-8")
 
     async def call(work) -> Response:
         try:

@@ -204,6 +204,7 @@ class Session:
         trainer = Trainer(cfg)  # may raise (data smaller than a minibatch...): nothing has changed yet
         view = View(trainer, grid=self.grid)
         self.cfg, self.trainer, self.view = cfg, trainer, view
+        self._config = cfg.to_dict()  # what /api/state shows; made again only when the config changes
         self.series: dict[str, list] = {k: [] for k in SERIES}
         self.generation = getattr(self, "generation", 0) + 1  # the drawer starts its series afresh
         self.stride, self.updates = 1, {"d": 0, "g": 0}
@@ -299,6 +300,7 @@ class Session:
         if "data.batch_size" in changed:  # a new minibatch size: the data stream starts afresh (may raise)
             t.batches = Batches(t.data, new.data.batch_size, seed=new.seed, device=t.device)
         t.cfg = self.cfg = new
+        self._config = new.to_dict()
         if OBJECTIVE_KEYS & set(changed):  # same random stream, new loss pair and penalties
             objective = build_objective(new, seed=new.seed + 4)
             objective.rng.set_state(t.objective.rng.get_state())
@@ -366,7 +368,7 @@ class Session:
                 self.stride *= 2
 
     def _publish(self) -> None:
-        self._state = {"step": self.trainer.step, "config": self.cfg.to_dict(), "metrics": dict(self.last),
+        self._state = {"step": self.trainer.step, "config": self._config, "metrics": dict(self.last),
                        "problem": self.problem, "overrides": dict(self.overrides), "playing": self.playing,
                        "updates": dict(self.updates), "error": self.error}
 

@@ -86,3 +86,17 @@ def check_labels(where: str, labels: np.ndarray, n: int, num_classes: int) -> No
         raise GankitError(
             f"{where}: label {int(labels[bad])} at index {bad} is outside 0..{num_classes - 1}"
         )
+
+
+def walk_files(folder: Path) -> list[Path]:
+    """Every file under ``folder``, recursively, sorted, hidden files and folders skipped; an unreadable
+    folder on the way is one GankitError naming it (the image-folder reader and ``gankit prep``)."""
+
+    def fail(err: OSError) -> None:
+        raise GankitError(os_message(Path(err.filename or folder), err))
+
+    found = []
+    for dirpath, dirnames, filenames in os.walk(folder, onerror=fail):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        found += [Path(dirpath) / n for n in sorted(filenames) if not n.startswith(".")]
+    return found

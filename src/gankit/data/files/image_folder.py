@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +9,7 @@ import numpy as np
 import torch
 
 from gankit.data.base import TensorData
-from gankit.data.files.common import existing_folder, one_line, os_message, pixels_to_unit
+from gankit.data.files.common import existing_folder, one_line, os_message, pixels_to_unit, walk_files
 from gankit.errors import GankitError
 
 IMAGE_EXTENSIONS = frozenset(
@@ -22,17 +21,7 @@ GRAY_MODES = frozenset({"1", "L", "LA", "La", "I", "F", "I;16", "I;16L", "I;16B"
 
 def _image_files(folder: Path) -> list[Path]:
     """Image files under ``folder`` (recursively, sorted, hidden entries skipped)."""
-
-    def fail(err: OSError) -> None:
-        raise GankitError(os_message(Path(err.filename or folder), err))
-
-    found = []
-    for dirpath, dirnames, filenames in os.walk(folder, onerror=fail):
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-        for name in sorted(filenames):
-            if not name.startswith(".") and Path(name).suffix.lower() in IMAGE_EXTENSIONS:
-                found.append(Path(dirpath) / name)
-    return found
+    return [file for file in walk_files(folder) if file.suffix.lower() in IMAGE_EXTENSIONS]
 
 
 def _open_image(file: Path) -> Any:
