@@ -123,7 +123,7 @@ class ResNetGenerator(nn.Module):
     def forward(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         zc = with_one_hot(z, y, self.num_classes) if self.num_classes else z
         h = self.l1(zc).view(len(z), self.c0, self.bottom, self.bottom)
-        return self.out(self.blocks(h.contiguous(memory_format=torch.channels_last)))
+        return self.out(self.blocks(h))  # (the convolutions follow their weights' layout: model.memory_format)
 
 
 class ResNetDiscriminator(nn.Module):
