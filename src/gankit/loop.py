@@ -45,7 +45,7 @@ def check_finite(stats: StepStats, step: int) -> str | None:
     return None
 
 
-def _trim_metrics(path: Path, after_step: int) -> None:
+def trim_metrics(path: Path, after_step: int) -> None:
     """Drop lines logged after ``after_step`` (written before a crash, replayed on resume)."""
     if not path.exists():
         return
@@ -155,7 +155,7 @@ def _fit(cfg: config_lib.Config, run_dir: Path, resume: bool, progress: Callable
     if main:
         run_dir.mkdir(parents=True, exist_ok=True)
         if last is not None:
-            _trim_metrics(metrics_path, trainer.step)
+            trim_metrics(metrics_path, trainer.step)
         else:
             metrics_path.unlink(missing_ok=True)
         tmp = run_dir / "config.json.tmp"
@@ -186,7 +186,7 @@ def _fit(cfg: config_lib.Config, run_dir: Path, resume: bool, progress: Callable
                     trainer.load_checkpoint(checkpoint.latest(run_dir))
                     trainer.lr_scale = scale  # halve both learning rates, then go on
                     if main:
-                        _trim_metrics(metrics_path, trainer.step)
+                        trim_metrics(metrics_path, trainer.step)
                     continue
                 raise GankitError(_nan_message(problem, step, run_dir))
             is_last = step == cfg.train.steps

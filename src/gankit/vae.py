@@ -27,6 +27,7 @@ import torch
 from gankit import checkpoint, config as config_lib, distributed
 from gankit.data import Batches
 from gankit.errors import GankitError
+from gankit.loop import trim_metrics
 from gankit.metrics.likelihood import elbo
 from gankit.models import build
 from gankit.models.vae import build_encoder
@@ -141,6 +142,8 @@ def fit_vae(cfg: config_lib.Config, run_dir: Path, *, resume: bool = False,
     metrics = run_dir / "metrics.jsonl"
     if last is None:
         metrics.unlink(missing_ok=True)
+    else:  # rows logged after the checkpoint are logged again by the resumed run
+        trim_metrics(metrics, trainer.step)
     log, start, t0 = cfg.log, trainer.step, time.perf_counter()
     while trainer.step < cfg.train.steps:
         stats = trainer.train_step()
