@@ -53,23 +53,19 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     bars = []  # the bar appears with the first step, so an early error prints one line only
 
-    def progress(step: int, stats) -> None:
-        if not bars:
-            bars.append(tqdm(total=cfg.train.steps, initial=step - 1, desc=cfg.preset, unit="step",
-                             dynamic_ncols=True, file=sys.stderr))
-        bar = bars[0]
-        bar.update(1)
-        if step % 10 == 0 or step == cfg.train.steps:
-            bar.set_postfix(d_loss=f"{stats.d_loss:.3f}", g_loss=f"{stats.g_loss:.3f}",
-                            D_x=f"{stats.d_real:.2f}", D_G_z=f"{stats.d_fake:.2f}", refresh=False)
+    def postfix(stats) -> dict:  # the numbers beside the bar: the game's, or the VAE's
+        if cfg.train.method == "vae":
+            return {"elbo": f"{stats.elbo:.1f}", "kl": f"{stats.kl:.1f}"}
+        return {"d_loss": f"{stats.d_loss:.3f}", "g_loss": f"{stats.g_loss:.3f}", "D_x": f"{stats.d_real:.2f}",
+                "D_G_z": f"{stats.d_fake:.2f}"}
 
-    def vae_progress(step: int, stats) -> None:
+    def progress(step: int, stats) -> None:
         if not bars:
             bars.append(tqdm(total=cfg.train.steps, initial=step - 1, desc=cfg.preset, unit="step",
                              dynamic_ncols=True, file=sys.stderr))
         bars[0].update(1)
         if step % 10 == 0 or step == cfg.train.steps:
-            bars[0].set_postfix(elbo=f"{stats.elbo:.1f}", kl=f"{stats.kl:.1f}", refresh=False)
+            bars[0].set_postfix(postfix(stats), refresh=False)
 
     from gankit.watch import format_tick
 
@@ -81,7 +77,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         if cfg.train.method == "vae":  # a VAE around the same G: its own fit, not Algorithm 1
             from gankit.vae import fit_vae
 
-            return fit_vae(cfg, out, resume=resume, progress=vae_progress)
+            return fit_vae(cfg, out, resume=resume, progress=progress)
         return fit(cfg, out, resume=resume, progress=progress, tick=tick)
 
     started = time.perf_counter()
