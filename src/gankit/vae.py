@@ -28,7 +28,7 @@ from gankit import checkpoint, config as config_lib, distributed
 from gankit.data import Batches
 from gankit.errors import GankitError
 from gankit.loop import trim_metrics
-from gankit.metrics.likelihood import elbo
+from gankit.metrics.likelihood import elbo, gaussian_kl
 from gankit.models import build
 from gankit.models.vae import build_encoder
 from gankit.runs import generate
@@ -77,7 +77,7 @@ class VAETrainer:
         self.encoder.train()
         x, _ = self.batches.next()
         mu, log_s = self.encoder(x)
-        kl = 0.5 * (mu * mu + (2 * log_s).exp() - 1 - 2 * log_s).sum(1)
+        kl = gaussian_kl(mu, log_s)
         bound = elbo(lambda _: (mu, log_s), self.G, x, sigma=self.cfg.train.vae_sigma, generator=self.noise)
         loss = -bound.mean()
         self.opt.zero_grad(set_to_none=True)

@@ -378,5 +378,9 @@ def elbo(encoder, G: nn.Module, x: torch.Tensor, *, sigma: float, generator: tor
     e = torch.randn(mu.shape, generator=generator, device=mu.device, dtype=mu.dtype)
     z = mu + e * log_s.exp()
     ll = gaussian_log_lik(G, z, x.reshape(len(x), -1), sigma)
-    kl = 0.5 * (mu * mu + (2 * log_s).exp() - 1 - 2 * log_s).sum(1)
-    return ll - kl
+    return ll - gaussian_kl(mu, log_s)
+
+
+def gaussian_kl(mu: torch.Tensor, log_s: torch.Tensor) -> torch.Tensor:
+    """KL(N(mu, diag(exp(log_s))^2) || N(0, I)) per row, (N,): 1/2 sum(mu^2 + s^2 - 1 - 2 log s)."""
+    return 0.5 * (mu * mu + (2 * log_s).exp() - 1 - 2 * log_s).sum(1)
