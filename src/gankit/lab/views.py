@@ -141,6 +141,12 @@ class View:
         # The KDE's bandwidth: at least 1.5 cells (the lattice resolves it); 2D mixtures: their own width.
         self.h = max(1.5 * cell, sd if self.dim == 2 else 0.25 * sd, 1e-3)
         self.log_p_data = self._log_p_data(data)
+        # What every frame shows or uses of the data, the same each time: computed here once.
+        self._log_p_unit = self.log_p_data - self._log_integral(self.log_p_data)  # mass 1 on the lattice
+        self._no_mass = float(self.log_p_data.max()) - math.log(1e3)
+        self._fixed = {"real": _round(self.real)}
+        if self.dim == 1:
+            self._fixed["p_data"] = _round(self.log_p_data.exp())
         self.z_kde = torch.cat([self.z, sample_noise(G, KDE_SAMPLES - SAMPLES, gen)])
         self.z_lattice = self._z_lattice(G)
         self.mixture = data if isinstance(data, GaussianMixture2D) else None
@@ -181,13 +187,13 @@ class View:
             f = integrate(f.reshape(self.grid, self.grid), self.axes[0])
         return math.log(max(float(integrate(f, self.axes[-1])), 1e-300))
 
-    def _jsd(self, log_p: torch.Tensor, log_q: torch.Tensor) -> float:
+    def _jsd(self, log_q: torch.Tensor) -> float:
         """JSD(p || q) for the data's density p (mass 1 on the lattice, which spans the data) and G's q.
 
         G's samples may leave the lattice; there p is ~0, so the mass of q off the lattice adds
         (1/2) log 2 per unit (the JSD of disjoint parts), instead of being dropped.
         """
-        log_p = log_p - self._log_integral(log_p)
+        log_p = self._log_p_unit
         outside = max(0.0, 1.0 - math.exp(self._log_integral(log_q)))
         if self.dim == 1:
             value = jsd_quadrature(log_p, log_q, self.axes[0])
@@ -216,17 +222,16 @@ class View:
         # Where neither distribution has mass D* is 0/0: drawn as 1/2 (neither side), not as the
         # ratio of two tails that no sample reaches.
         mass = torch.logaddexp(self.log_p_data, log_p_g)
-        d_star = torch.where(mass < float(self.log_p_data.max()) - math.log(1e3), 0.5, d_star)
-        now = {"jsd": self._jsd(self.log_p_data, log_p_g), "modes": None, "hq": None}
+        d_star = torch.where(mass < self._no_mass, 0.5, d_star)
+        now = {"jsd": self._jsd(log_p_g), "modes": None, "hq": None}
         if self.mixture is not None:
             count = mixture_modes(fake_kde, self.mixture.modes, self.mixture.sd)
             now.update(modes=count.modes, total=count.total, hq=count.hq_fraction)
         out = {"dim": self.dim, "lo": self.lo, "hi": self.hi, "grid": self.grid, "h": self.h, "now": now,
-               "real": _round(self.real), "fake": _round(fake), "arrows": _round(-grad, 5),
+               **self._fixed, "fake": _round(fake), "arrows": _round(-grad, 5),
                "manifold": _round(manifold), "manifold_shape": [len(self.z_lattice)] if G.z_dim == 1 else [17, 17]}
         if self.dim == 2:
             out.update(d=_encode(d_map), d_star=_encode(d_star))
         else:
-            out.update(d=_round(d_map), d_star=_round(d_star), p_data=_round(self.log_p_data.exp()),
-                       p_g=_round(log_p_g.exp()))
+            out.update(d=_round(d_map), d_star=_round(d_star), p_g=_round(log_p_g.exp()))
         return out
