@@ -365,7 +365,7 @@ def test_binned_kde_matches_the_exact_kde(dim):
 def test_view_of_a_generator_that_draws_the_data():
     """D* = 1/2 and JSD = 0 (up to the KDE's noise) when G draws from p_data; near log 2 when far from it."""
     from gankit.lab.views import View
-    from gankit.lab.session import resolve
+    from gankit.lab.problems import resolve
     from gankit.train import Trainer
 
     trainer = Trainer(resolve("gauss1d", {}))

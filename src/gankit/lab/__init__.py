@@ -6,6 +6,7 @@ D* from the known density and a KDE of p_g, G's manifold, the gradient arrows, t
 ``server`` serves the page and the JSON API on the loopback interface, under a token.
 """
 
-from gankit.lab.session import PROBLEMS, Session
+from gankit.lab.problems import PROBLEMS
+from gankit.lab.session import Session
 
 __all__ = ["PROBLEMS", "Session"]

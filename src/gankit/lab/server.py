@@ -35,7 +35,8 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from gankit.errors import GankitError
-from gankit.lab.session import Busy, Session, check_sets
+from gankit.lab.problems import check_sets
+from gankit.lab.session import Busy, Session
 
 STATIC = {"lab.js": "text/javascript", "draw.js": "text/javascript", "lab.css": "text/css", "favicon.svg": "image/svg+xml"}
 MAX_BODY = 64 * 1024  # bytes; a control body is a few hundred

@@ -35,6 +35,7 @@ from gankit import config as config_lib
 from gankit.data import Batches
 from gankit.distributed import unwrap
 from gankit.errors import GankitError
+from gankit.lab.problems import ACTIONS, LIVE_KEYS, OBJECTIVE_KEYS, _flat, check_sets, resolve
 from gankit.lab.views import View
 from gankit.lab.files import export_run, save_points
 from gankit.loop import check_finite
@@ -42,27 +43,6 @@ from gankit.objectives import build_objective
 from gankit.precision import Precision
 from gankit.train import StepStats, Trainer, _set_hyper, discriminator_step, generator_step, make_optimizers, schedule
 
-# problem -> (preset, its overrides): the lectures' small problems (gauss1d: toy1d's data, an MLP pair).
-PROBLEMS: dict[str, tuple[str, dict[str, Any]]] = {
-    "toy1d": ("toy1d", {}),
-    "gauss1d": ("toy1d", {"model.family": "mlp", "model.z_dim": 1, "model.width": 32, "model.depth": 2,
-                          "train.k": 1, "train.lr_d": 1e-3, "train.lr_g": 1e-3}),
-    "ring8": ("ring8", {}),
-    "grid25": ("grid25", {}),
-}
-ACTIONS = ("play", "pause", "reset", "step_d", "step_g")
-LAB_DATA = ("gauss1d", "ring8", "grid25", "npz")  # 1D and 2D data the page can draw
-# Settings the running players take at the next step; any other change restarts the run.
-SCHEDULE_KEYS = {"train.k", "train.steps", "train.lr_g", "train.lr_d", "train.lr_decay", "train.lr_min",
-                 "train.momentum", "train.momentum_final", "train.momentum_steps", "train.momentum_epochs",
-                 "train.on_nan", "train.threads"}
-OBJECTIVE_KEYS = {"train.loss", "train.g_cost", "train.gp", "train.r1", "train.label_smoothing",
-                  "train.instance_noise", "train.instance_noise_steps", "train.class_weight",
-                  "train.fake_class_weight"}
-OPTIMIZER_KEYS = {"train.optimizer", "train.beta1", "train.beta2"}
-LIVE_KEYS = SCHEDULE_KEYS | OBJECTIVE_KEYS | OPTIMIZER_KEYS | {"data.batch_size"} | \
-    {f"log.{f.name}" for f in dataclasses.fields(config_lib.LogConfig)} | \
-    {f"eval.{f.name}" for f in dataclasses.fields(config_lib.EvalConfig)}
 SERIES = ("step", "d_loss", "g_loss", "d_real", "d_fake", "g_grad", "jsd_d")
 MAX_POINTS = 4000  # per series; past it every other point is dropped and the stride doubles
 QUEUE_SIZE = 32  # commands waiting for the training thread; a full queue answers "busy"
@@ -70,43 +50,6 @@ QUEUE_SIZE = 32  # commands waiting for the training thread; a full queue answer
 
 class Busy(Exception):
     """The command queue is full."""
-
-
-def _flat(cfg: config_lib.Config) -> dict[str, Any]:
-    out = {"seed": cfg.seed}
-    for section in ("data", "model", "train", "log", "eval"):
-        out.update({f"{section}.{k}": v for k, v in dataclasses.asdict(getattr(cfg, section)).items()})
-    return out
-
-
-def resolve(problem: str, overrides: dict[str, Any]) -> config_lib.Config:
-    """The validated config of ``problem`` with the user's ``overrides``; GankitError names a bad key."""
-    if problem not in PROBLEMS:
-        raise GankitError(f"problem: unknown {problem!r}; valid: {', '.join(PROBLEMS)}")
-    preset, base = PROBLEMS[problem]
-    cfg = config_lib.resolve(preset, {**base, **overrides})
-    if cfg.data.name not in LAB_DATA:
-        raise GankitError(f"data.name: the lab draws 1D and 2D data ({', '.join(LAB_DATA)}), not {cfg.data.name!r}")
-    if cfg.model.family not in ("toy", "mlp") or cfg.model.conditional:
-        raise GankitError(f"model.family: the lab trains the toy and mlp players, unconditional, not "
-                          f"{cfg.model.family}{' ' + cfg.model.conditional if cfg.model.conditional else ''}")
-    if cfg.data.batch_size % cfg.model.pack:
-        raise GankitError(f"model.pack: {cfg.model.pack} does not divide data.batch_size={cfg.data.batch_size}")
-    return cfg
-
-
-def check_sets(sets: Any) -> dict[str, Any]:
-    """The body's ``set``: an object of dotted keys to scalars (GankitError naming the field otherwise)."""
-    if sets is None:
-        return {}
-    if not isinstance(sets, dict):
-        raise GankitError("set: expected an object of dotted keys to values")
-    for key, value in sets.items():
-        if not isinstance(value, (str, int, float, bool)) or (isinstance(value, float) and not math.isfinite(value)):
-            raise GankitError(f"set.{key}: expected a string, number or boolean, got {json.dumps(value)[:40]}")
-        if key != "problem":
-            config_lib.coerce(key, value)  # unknown keys and wrong types, named
-    return dict(sets)
 
 
 class Session:
