@@ -33,7 +33,7 @@ import torch
 from torch import nn
 
 from gankit.errors import GankitError
-from gankit.models import sample_noise
+from gankit.models import num_classes, sample_noise
 
 MAX_SEEDS = 100_000
 MIN_PSI = 0.01  # below this the resampling needs thousands of draws per component
@@ -83,7 +83,7 @@ def seed_images(G: nn.Module, seeds: list[int], psi: float | None = None, label:
 
     A conditional G generates class ``label``, or, without it, class s mod C for seed s.
     """
-    classes = int(getattr(G, "num_classes", 0))
+    classes = num_classes(G)
     if label is not None and not classes:
         raise GankitError("--label: this run's model is unconditional (no classes to choose from)")
     if label is not None and not 0 <= label < classes:
