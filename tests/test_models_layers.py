@@ -120,3 +120,55 @@ def test_latent_projection_is_the_transposed_convolution_it_replaces(memory_form
     # anything but a 1x1 input is the ordinary transposed convolution
     x = torch.randn(2, 12, 3, 3)
     assert_close(fast(x), plain(x))
+
+
+@pytest.mark.parametrize("memory_format", [torch.contiguous_format, torch.channels_last])
+@pytest.mark.parametrize("channels,bias", [(1, False), (3, True)])
+def test_thin_transposed_convolution_on_the_native_kernel_is_the_same_layer(memory_format, channels, bias):
+    from gankit.models.layers import ThinConvTranspose2d
+
+    torch.manual_seed(0)
+    fast = ThinConvTranspose2d(6, channels, 4, 2, 1, bias=bias).to(memory_format=memory_format)
+    fast.native = True
+    plain = nn.ConvTranspose2d(6, channels, 4, 2, 1, bias=bias)
+    assert fast.state_dict().keys() == plain.state_dict().keys()
+    plain.load_state_dict(fast.state_dict())
+    x = torch.randn(5, 6, 7, 7).to(memory_format=memory_format).requires_grad_()
+    out, ref = fast(x), plain(x)
+    assert out.shape == ref.shape == (5, channels, 14, 14)
+    assert_close(out, ref)
+    grad = torch.randn_like(ref)
+    for a, b in zip(torch.autograd.grad(out, [x, *fast.parameters()], grad),
+                    torch.autograd.grad(ref, [x, *plain.parameters()], grad)):
+        assert_close(a, b)
+    # the native kernel is really the one running (oneDNN's float sums differ), and only while native is set
+    with torch.profiler.profile() as prof:
+        fast(x)
+    assert any("slow_conv_transpose2d" in e.name for e in prof.events())
+    fast.native = False
+    with torch.profiler.profile() as prof:
+        fast(x)
+    assert not any("slow_conv_transpose2d" in e.name for e in prof.events())
+
+
+def test_the_projection_keeps_d_features_in_their_layout():
+    # A channels-last phi's gradient must come back channels-last: a mixed layout made D's
+    # leaky_relu backward 10x slower (gankit.models.conditional.project).
+    from gankit.models.conditional import project
+
+    torch.manual_seed(0)
+    embed = nn.Embedding(4, 3 * 5 * 5)
+    y = torch.tensor([0, 3, 1])
+    phi_nchw = torch.randn(3, 3, 5, 5, requires_grad=True)
+    phi_cl = phi_nchw.detach().contiguous(memory_format=torch.channels_last).requires_grad_()
+    logits = torch.zeros(3)
+    ref = logits + (embed(y) * phi_nchw.flatten(1)).sum(1)  # the definition, <embed(y), phi>
+    out_nchw, out_cl = project(logits, phi_nchw, embed, y), project(logits, phi_cl, embed, y)
+    assert_close(out_nchw, ref)
+    assert_close(out_cl, ref)
+    (g_cl,) = torch.autograd.grad(out_cl.sum(), phi_cl)
+    (g_nchw,) = torch.autograd.grad(out_nchw.sum(), phi_nchw)
+    assert g_cl.is_contiguous(memory_format=torch.channels_last) and not g_cl.is_contiguous()
+    assert_close(g_cl, g_nchw)
+    flat = torch.randn(3, 75, requires_grad=True)  # an MLP's features
+    assert_close(project(logits, flat, embed, y), logits + (embed(y) * flat).sum(1))

@@ -103,7 +103,8 @@ def _train_summary(trainer, out: Path, wall: float) -> str:
     rate = f"{steps / seconds:.1f} steps/s" if steps and seconds > 0 else "no steps trained"
     where = f"{trainer.device.type}" if trainer.device.type != "cpu" else \
         f"{cpu_model()}, {torch.get_num_threads()} thread{'s' if torch.get_num_threads() > 1 else ''}"
-    layout = f", {cfg.model.memory_format} ({source})" \
+    thin = f", {cfg.model.thin_deconv} image layer" if cfg.model.family == "dcgan" else ""
+    layout = f", {cfg.model.memory_format}{thin} ({source})" \
         if source in ("measured", "cached") else ""
     return f"trained {cfg.preset} to step {trainer.step} in {wall:.0f} s wall ({rate}; {where}{layout}): {out}"
 

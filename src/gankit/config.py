@@ -34,6 +34,7 @@ class DataConfig:
 
 
 MEMORY_FORMATS = ("auto", "channels_last", "contiguous")
+THIN_DECONV_KERNELS = ("auto", "onednn", "native")
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,7 @@ class ModelConfig:
     clusters: int = 0  # mlp/dcgan: self-conditioning on this many k-means clusters of the data (Liu 2020; 0: off)
     g_batchnorm: bool = False  # paper-mlp: BatchNorm before G's hidden ReLUs (DCGAN's cure for collapse; not in 2014)
     memory_format: str = "auto"  # conv nets: channels_last | contiguous | auto (the faster here, measured once: gankit.tuning)
+    thin_deconv: str = "auto"  # dcgan, CPU: G's 1-3 channel image layer on onednn | native | auto (measured with the layout)
 
 
 @dataclass(frozen=True)
@@ -257,6 +259,8 @@ def validate(cfg: Config) -> Config:
     _check(not m.d_extra or m.family == "dcgan", "model.d_extra", f"needs model.family dcgan, got {m.family}")
     _check(m.memory_format in MEMORY_FORMATS, "model.memory_format",
            f"must be one of {', '.join(MEMORY_FORMATS)}, got {m.memory_format!r}")
+    _check(m.thin_deconv in THIN_DECONV_KERNELS, "model.thin_deconv",
+           f"must be one of {', '.join(THIN_DECONV_KERNELS)}, got {m.thin_deconv!r}")
     _check(m.noise in ("gaussian", "uniform"), "model.noise", f"must be gaussian or uniform, got {m.noise!r}")
     _check(m.conditional in ("", "cgan", "acgan"), "model.conditional",
            f"must be '' (none), cgan or acgan, got {m.conditional!r}")

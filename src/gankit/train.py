@@ -26,7 +26,7 @@ from gankit.models.clusters import cluster_code, cluster_of, set_clusters
 from gankit.objectives import Objective, build_objective
 from gankit.precision import FP32, Precision
 from gankit.runs import generate
-from gankit.tuning import resolve_memory_format
+from gankit.tuning import resolve_kernels
 
 
 @dataclass
@@ -245,10 +245,10 @@ class Trainer:
             torch.set_num_threads(cfg.train.threads)
         self.data = data if data is not None else load_data(cfg)
         self.num_classes = check_labelled(cfg, self.data)
-        # model.memory_format=auto: the faster layout on this machine, measured once and cached (gankit.tuning);
-        # self.cfg holds the resolved value, which the run's config.json records.
-        cfg, self.memory_format_source = resolve_memory_format(cfg, self.data.shape, self.device, shard.world,
-                                                               self.num_classes)
+        # model.memory_format=auto, model.thin_deconv=auto: the faster layout and kernel on this machine, measured
+        # once and cached (gankit.tuning); self.cfg holds the resolved values, which the run's config.json records.
+        cfg, self.memory_format_source = resolve_kernels(cfg, self.data.shape, self.device, shard.world,
+                                                         self.num_classes)
         self.cfg = cfg
         # One seed, separate streams: weights and dropout use torch's global generator;
         # noise, fake labels and data order have their own, so changing one never shifts the others.

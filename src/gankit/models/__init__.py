@@ -25,6 +25,7 @@ from gankit.errors import GankitError
 from gankit.models.clusters import self_conditioned
 from gankit.models.conditional import CONDITIONAL_KINDS
 from gankit.models.dcgan import DCGANDiscriminator, DCGANGenerator
+from gankit.models.layers import ThinConvTranspose2d
 from gankit.models.resnet import ResNetDiscriminator, ResNetGenerator
 from gankit.models.mlp import MaxoutDiscriminator, MLPDiscriminator, MLPGenerator, PaperGenerator
 from gankit.models.toy import LogisticDiscriminator, ShiftGenerator
@@ -73,6 +74,16 @@ def with_layout(module: nn.Module, memory_format: str) -> nn.Module:
     if memory_format == "contiguous" or not has_convolutions(module):
         return module
     return module.to(memory_format=torch.channels_last)
+
+
+def with_kernels(module: nn.Module, thin_deconv: str) -> nn.Module:
+    """``module`` with its ``ThinConvTranspose2d`` layers on the kernel ``model.thin_deconv`` names: ``native``
+    (PyTorch's own CPU kernel) or ``onednn``; ``auto`` not yet resolved (a run directory written before the
+    setting existed): oneDNN, PyTorch's default."""
+    for m in module.modules():
+        if isinstance(m, ThinConvTranspose2d):
+            m.native = thin_deconv == "native"
+    return module
 
 
 def build(cfg, shape: tuple[int, ...], num_classes: int = 0) -> tuple[nn.Module, nn.Module]:
@@ -127,7 +138,7 @@ def _pair(cfg, shape: tuple[int, ...], num_classes: int) -> tuple[nn.Module, nn.
         c, size = shape[0], shape[1]
         G = DCGANGenerator(cfg.z_dim, size, c, cfg.width, num_classes=k)
         D = DCGANDiscriminator(size, c, d_width, num_classes=k, conditional=cond, extra=cfg.d_extra, **remedies)
-        return with_layout(G, cfg.memory_format), with_layout(D, cfg.memory_format)
+        return with_kernels(with_layout(G, cfg.memory_format), cfg.thin_deconv), with_layout(D, cfg.memory_format)
     if cfg.family == "resnet":
         if not is_image or shape[1] != shape[2]:
             raise GankitError(f"model.family=resnet needs square images, got samples of shape {shape}")

@@ -49,4 +49,10 @@ def project(logits: torch.Tensor, phi: torch.Tensor, embed: nn.Embedding, y: tor
     """
     if y is None:
         raise ValueError("a conditional (cgan) discriminator needs the class labels y, shape (N,)")
-    return logits + (embed(y) * phi.flatten(1)).sum(1)
+    e = embed(y).view(phi.shape)  # embed's rows in phi's (C, H, W) order
+    if phi.dim() == 4 and not phi.is_contiguous() and phi.is_contiguous(memory_format=torch.channels_last):
+        # Channels-last phi: the embedding is laid out like it. phi.flatten(1) would copy phi, and its
+        # gradient would reach D's layers in the other layout, where oneDNN and the elementwise backward
+        # kernels of the layers below run 5-10x slower on mixed strides (docs/BENCHMARKS.md).
+        e = e.contiguous(memory_format=torch.channels_last)
+    return logits + (e * phi).flatten(1).sum(1) if phi.dim() == 2 else logits + (e * phi).sum(tuple(range(1, phi.dim())))

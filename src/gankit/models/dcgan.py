@@ -19,7 +19,7 @@ from torch import nn
 
 from gankit.errors import GankitError
 from gankit.models.conditional import check_conditional, project, with_one_hot
-from gankit.models.layers import LatentProjection, MinibatchStd, pack, spectral_normalize
+from gankit.models.layers import LatentProjection, MinibatchStd, ThinConvTranspose2d, pack, spectral_normalize
 
 
 def layout(image_size: int) -> tuple[int, int]:
@@ -79,7 +79,7 @@ class DCGANGenerator(nn.Module):
         for _ in range(n - 1):
             layers += [nn.ConvTranspose2d(c, c // 2, 4, 2, 1, bias=False), nn.BatchNorm2d(c // 2), nn.ReLU(True)]
             c //= 2
-        layers += [nn.ConvTranspose2d(c, channels, 4, 2, 1, bias=False), nn.Tanh()]
+        layers += [ThinConvTranspose2d(c, channels, 4, 2, 1, bias=False), nn.Tanh()]  # (1 or 3 channels)
         self.net = nn.Sequential(*layers)
         self.apply(init_weights)
 

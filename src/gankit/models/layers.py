@@ -1,6 +1,8 @@
 """Layers the discriminators of every family share: PacGAN packing, minibatch standard
 deviation and spectral normalization. Each attacks mode collapse or instability by
-changing what D can see or how fast it can change, not the loss.
+changing what D can see or how fast it can change, not the loss. And two of DCGAN G's
+layers, computed another way than PyTorch's default on the CPU (``LatentProjection``,
+``ThinConvTranspose2d``): the same modules and maths, a faster kernel.
 """
 
 from __future__ import annotations
@@ -90,3 +92,29 @@ class LatentProjection(nn.ConvTranspose2d):
             w = self.weight.permute(0, 2, 3, 1).reshape(c_in, -1)
             out = (x.reshape(n, c_in) @ w).view(n, kh, kw, c_out).permute(0, 3, 1, 2)
         return out if self.bias is None else out + self.bias.view(1, -1, 1, 1)
+
+
+THIN_CHANNELS = 3  # ThinConvTranspose2d's native kernel applies up to this many output channels (an image's)
+
+
+class ThinConvTranspose2d(nn.ConvTranspose2d):
+    """A ConvTranspose2d that can run on PyTorch's native CPU kernel instead of oneDNN's when it has at most
+    ``THIN_CHANNELS`` output channels: DCGAN G's last layer, which maps C feature maps to 1 or 3 image channels.
+
+    oneDNN computes in blocks of 8 or 16 channels and pads a 1- or 3-channel output to a whole block, so this
+    layer's forward did 5-16x its useful work: 1.5-1.8 ms against 0.5 ms for the native kernel (im2col and one
+    matrix product) at mnist5k-dcgan's 32 -> 1 channels, 14 -> 28 px, batch 64, two threads of an AMD EPYC
+    (docs/BENCHMARKS.md). ``native`` is set by ``gankit.models.with_kernels`` from ``model.thin_deconv``,
+    which ``auto`` chooses by timing both on the machine (gankit.tuning). The same module, weights and
+    state-dict keys either way, and the same maths up to the order of float sums; the backward pass goes
+    through PyTorch's convolution_backward, which picks its kernel itself, in both cases.
+    """
+
+    native = False
+
+    def forward(self, x: torch.Tensor, output_size: list[int] | None = None) -> torch.Tensor:
+        if not self.native or x.device.type != "cpu" or x.dim() != 4 or output_size is not None \
+                or self.groups != 1 or self.out_channels > THIN_CHANNELS or self.padding_mode != "zeros":
+            return super().forward(x, output_size)
+        return torch.ops.aten.slow_conv_transpose2d(x, self.weight, self.kernel_size, self.bias, self.stride,
+                                                    self.padding, self.output_padding, self.dilation)
