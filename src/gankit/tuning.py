@@ -40,7 +40,7 @@ import torch
 LAYOUTS = ("channels_last", "contiguous")
 KERNELS = ("onednn", "native")  # model.thin_deconv
 DEFAULT = ("channels_last", "onednn")  # gankit's layout since its start, PyTorch's kernel
-ROUNDS = 3  # interleaved rounds of the measurement
+ROUNDS = 5  # interleaved rounds of the measurement
 PASSES = 3  # timed training passes per candidate and round (after one warm-up pass)
 MARGIN = 0.03  # another candidate must be this much faster than DEFAULT to be chosen
 
@@ -92,12 +92,15 @@ def time_candidates(model_cfg, shape: tuple[int, ...], batch_size: int, candidat
     D's loss on data and samples, then G's through D, each forward and backward, at ``batch_size``;
     candidates interleaved over ``ROUNDS`` rounds, their order reversed every other round.
 
-    The nets are built from ``model_cfg`` (self-conditioning's clusters left out: the same convolutions);
-    torch's global random state is put back afterwards, so measuring never shifts a seeded run.
+    The nets are built from ``model_cfg``; a self-conditioned pair is timed as the conditional pair inside it,
+    on random clusters (the same layers). torch's global random state is put back afterwards, so measuring
+    never shifts a seeded run.
     """
     from gankit.models import build
 
     plain = dataclasses.replace(model_cfg, clusters=0, memory_format="contiguous", thin_deconv="onednn")
+    if model_cfg.clusters:
+        plain, num_classes = dataclasses.replace(plain, conditional="cgan"), model_cfg.clusters
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(0)
         G, D = build(plain, shape, num_classes)
