@@ -55,7 +55,7 @@ class ModelConfig:
     clusters: int = 0  # mlp/dcgan: self-conditioning on this many k-means clusters of the data (Liu 2020; 0: off)
     g_batchnorm: bool = False  # paper-mlp: BatchNorm before G's hidden ReLUs (DCGAN's cure for collapse; not in 2014)
     memory_format: str = "auto"  # conv nets: channels_last | contiguous | auto (the faster here, measured once: gankit.tuning)
-    thin_deconv: str = "auto"  # dcgan, CPU: G's 1-3 channel image layer on onednn | native | auto (measured with the layout)
+    thin_deconv: str = "auto"  # dcgan, CPU: G's 1-3 channel image layer on onednn | native | auto (timed with the layout)
 
 
 @dataclass(frozen=True)

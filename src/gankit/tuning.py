@@ -18,9 +18,9 @@ nets' settings. The same command then takes the same kernels every time on this 
 resolved values are written to the run's config.json, so ``--resume`` and ``gankit sample`` use them.
 A setting given explicitly is kept and only the other is measured.
 ``GANKIT_MEMORY_FORMAT=channels_last|contiguous`` pins ``auto``'s layout and skips the measurement (the
-test suite does; the thin layer then keeps PyTorch's kernel unless it is set). Under torchrun, on a GPU, and for nets without convolutions nothing is measured:
-``channels_last`` (what tensor cores prefer) for conv nets, ``contiguous`` for the rest, and
-PyTorch's default kernel (``onednn``) for the thin layer.
+test suite does; the thin layer then keeps PyTorch's kernel unless it is set). Under torchrun, on a GPU,
+and for nets without convolutions nothing is measured: ``channels_last`` (what tensor cores prefer) for
+conv nets, ``contiguous`` for the rest, and PyTorch's default kernel (``onednn``) for the thin layer.
 """
 
 from __future__ import annotations

@@ -55,4 +55,4 @@ def project(logits: torch.Tensor, phi: torch.Tensor, embed: nn.Embedding, y: tor
         # gradient would reach D's layers in the other layout, where oneDNN and the elementwise backward
         # kernels of the layers below run 5-10x slower on mixed strides (docs/BENCHMARKS.md).
         e = e.contiguous(memory_format=torch.channels_last)
-    return logits + (e * phi).flatten(1).sum(1) if phi.dim() == 2 else logits + (e * phi).sum(tuple(range(1, phi.dim())))
+    return logits + (e * phi).sum(tuple(range(1, phi.dim())))  # (a sum over dims keeps the gradient's layout)
