@@ -12,10 +12,11 @@ test extra); nothing is downloaded.
 from __future__ import annotations
 
 import argparse
-import shutil
 import threading
 import time
 from pathlib import Path
+
+from headless import chromium, save_screenshot
 
 
 def main() -> None:
@@ -30,8 +31,6 @@ def main() -> None:
     parser.add_argument("--colors", type=int, default=128, help="quantize to this many colours (0: keep RGB)")
     args = parser.parse_args()
 
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.common.by import By
 
     from gankit.config import parse_sets
@@ -42,12 +41,7 @@ def main() -> None:
     server = LabServer(session)
     url = server.bind()
     threading.Thread(target=server.serve, daemon=True).start()
-    chromium = next(shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome") if shutil.which(n))
-    options = webdriver.ChromeOptions()
-    options.binary_location = chromium
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--window-size=1300,1640"):
-        options.add_argument(arg)
-    driver = webdriver.Chrome(options=options, service=Service(executable_path=shutil.which("chromedriver")))
+    driver = chromium(1300, 1640)
     try:
         driver.get(url)
         time.sleep(2)
@@ -69,15 +63,10 @@ def main() -> None:
         if args.walk:
             driver.find_element(By.ID, "walk").click()
             time.sleep(3.2)  # the first D update done, its caption still up
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        driver.save_screenshot(str(args.out))
+        save_screenshot(driver, args.out, args.colors)
     finally:
         driver.quit()
         server.stop()
-    if args.colors:
-        from gankit.viz import quantize_png
-
-        quantize_png(args.out, args.colors)
     print(f"wrote {args.out} at step {session.state()['step']}")
 
 

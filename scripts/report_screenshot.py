@@ -9,8 +9,9 @@ selenium (the test extra); nothing is downloaded. Writes RUN/report.html first.
 from __future__ import annotations
 
 import argparse
-import shutil
 from pathlib import Path
+
+from headless import chromium, save_screenshot
 
 
 def main() -> None:
@@ -22,30 +23,17 @@ def main() -> None:
     parser.add_argument("--colors", type=int, default=128, help="quantize to this many colours (0: keep RGB)")
     args = parser.parse_args()
 
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
     from gankit.report import write_report
 
     page = write_report(args.run)
-    chromium = next(shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome") if shutil.which(n))
-    options = webdriver.ChromeOptions()
-    options.binary_location = chromium
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", f"--window-size={args.width},900"):
-        options.add_argument(arg)
-    driver = webdriver.Chrome(options=options, service=Service(executable_path=shutil.which("chromedriver")))
+    driver = chromium(args.width, 900)
     try:
         driver.get(page.resolve().as_uri())
         height = min(int(driver.execute_script("return document.documentElement.scrollHeight")), args.max_height)
         driver.set_window_size(args.width, height)
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        driver.save_screenshot(str(args.out))
+        save_screenshot(driver, args.out, args.colors)
     finally:
         driver.quit()
-    if args.colors:
-        from gankit.viz import quantize_png
-
-        quantize_png(args.out, args.colors)
     print(f"wrote {args.out} ({args.width}x{height})")
 
 
