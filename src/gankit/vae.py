@@ -28,7 +28,7 @@ from gankit import checkpoint, config as config_lib, distributed
 from gankit.data import Batches
 from gankit.errors import GankitError
 from gankit.loop import trim_metrics
-from gankit.metrics.likelihood import elbo, gaussian_kl
+from gankit.metrics.likelihood import elbo_terms
 from gankit.models import build
 from gankit.models.vae import build_encoder
 from gankit.runs import generate
@@ -76,9 +76,8 @@ class VAETrainer:
         self.G.train()
         self.encoder.train()
         x, _ = self.batches.next()
-        mu, log_s = self.encoder(x)
-        kl = gaussian_kl(mu, log_s)
-        bound = elbo(lambda _: (mu, log_s), self.G, x, sigma=self.cfg.train.vae_sigma, generator=self.noise)
+        ll, kl = elbo_terms(*self.encoder(x), self.G, x, sigma=self.cfg.train.vae_sigma, generator=self.noise)
+        bound = ll - kl
         loss = -bound.mean()
         self.opt.zero_grad(set_to_none=True)
         loss.backward()

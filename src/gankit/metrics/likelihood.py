@@ -116,7 +116,7 @@ def _check(sigma: float, temperatures: int, leapfrog: int, chains: int) -> None:
 
 @contextlib.contextmanager
 def _frozen_eval(G: nn.Module):
-    """G in eval mode with its parameters out of autograd (only z needs gradients); restored after."""
+    """G (or an encoder) in eval mode with its parameters out of autograd (only z needs gradients); restored after."""
     was_training = G.training
     flags = [p.requires_grad for p in G.parameters()]
     G.eval().requires_grad_(False)
@@ -351,9 +351,7 @@ def iwae(encoder, G: nn.Module, x: torch.Tensor, *, sigma: float, k: int = 5000,
     device = next(G.parameters()).device
     gen = _generator_on(device, seed)
     out = []
-    with torch.no_grad(), _frozen_eval(G):
-        was = encoder.training
-        encoder.eval()
+    with torch.no_grad(), _frozen_eval(G), _frozen_eval(encoder):
         for xi in x.to(device):
             mu, log_s = encoder(xi[None])
             terms = []
@@ -365,7 +363,6 @@ def iwae(encoder, G: nn.Module, x: torch.Tensor, *, sigma: float, k: int = 5000,
                 ll = gaussian_log_lik(G, z, xi.reshape(1, -1).expand(m, -1), sigma)
                 terms.append((ll + _standard_normal_log_pdf(z) - log_q).double())
             out.append(torch.logsumexp(torch.cat(terms), 0) - math.log(k))
-        encoder.train(was)
     return torch.stack(out).cpu() if out else torch.zeros(0, dtype=torch.float64)
 
 
@@ -374,11 +371,17 @@ def elbo(encoder, G: nn.Module, x: torch.Tensor, *, sigma: float, generator: tor
     """The evidence lower bound per image, (N,): one reparametrised sample of E_q log p(x | z), minus
     the Gaussian KL(q(z | x) || N(0, I)) in closed form (Kingma & Welling 2014, eq. 10). Differentiable:
     its negative mean is the VAE's training loss."""
-    mu, log_s = encoder(x)
+    ll, kl = elbo_terms(*encoder(x), G, x, sigma=sigma, generator=generator)
+    return ll - kl
+
+
+def elbo_terms(mu: torch.Tensor, log_s: torch.Tensor, G: nn.Module, x: torch.Tensor, *, sigma: float,
+               generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """The ELBO's two terms per image for the encoder's output (mu, log_s): (one reparametrised sample of
+    E_q log p(x | z), KL(q(z | x) || N(0, I))), each (N,); ``elbo`` is their difference."""
     e = torch.randn(mu.shape, generator=generator, device=mu.device, dtype=mu.dtype)
     z = mu + e * log_s.exp()
-    ll = gaussian_log_lik(G, z, x.reshape(len(x), -1), sigma)
-    return ll - gaussian_kl(mu, log_s)
+    return gaussian_log_lik(G, z, x.reshape(len(x), -1), sigma), gaussian_kl(mu, log_s)
 
 
 def gaussian_kl(mu: torch.Tensor, log_s: torch.Tensor) -> torch.Tensor:
