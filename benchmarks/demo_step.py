@@ -16,12 +16,11 @@ import argparse
 import statistics
 import time
 
-import torch
 
 import gankit.models.dcgan as dcgan
 from gankit import config
 from gankit.models.conditional import project
-from gankit.models.layers import ThinConvTranspose2d
+from gankit.models import with_kernels
 from gankit.train import Trainer
 from gankit.tuning import cpu_model
 
@@ -43,11 +42,9 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=40)
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
-    torch.set_num_threads(args.threads)
     cfg = config.resolve("mnist5k-dcgan", {"model.memory_format": "channels_last", "model.thin_deconv": "onednn",
                                            "train.threads": args.threads})
     trainer = Trainer(cfg)
-    thin = [m for m in trainer.G.modules() if isinstance(m, ThinConvTranspose2d)]
     for _ in range(20):
         trainer.train_step()
     times: dict[str, list[float]] = {name: [] for name in VARIANTS}
@@ -55,8 +52,7 @@ def main() -> None:
         for r in range(args.rounds):
             for name in VARIANTS if r % 2 == 0 else reversed(VARIANTS):
                 dcgan.project, native = VARIANTS[name]
-                for m in thin:
-                    m.native = native
+                with_kernels(trainer.G, "native" if native else "onednn")
                 for _ in range(3):
                     trainer.train_step()
                 start = time.perf_counter()

@@ -144,7 +144,7 @@ def cmd_sample(args: argparse.Namespace) -> int:
 
         real = None
         if samples.dim() == 2:
-            from gankit.train import load_data
+            from gankit.data import load_data
             from gankit.data import ToyDistribution
 
             data = load_data(run.cfg)

@@ -251,15 +251,9 @@ def _real_view(trainer: Trainer) -> torch.Tensor:
 
 
 def _write_samples(trainer: Trainer, run_dir: Path, step: int, writer, real_view) -> None:
-    from gankit.runs import class_rows
     from gankit.viz import image_grid, save_samples
 
-    labels, nrow = None, None
-    if trainer.num_classes:  # one row per class, log.grid samples in all (at least one per class)
-        nrow = max(1, trainer.cfg.log.grid // trainer.num_classes)
-        labels = class_rows(trainer.num_classes, nrow)
-    n = trainer.cfg.log.grid if labels is None else len(labels)
-    fake = trainer.sample(n, seed=trainer.cfg.seed + 2, labels=labels)  # the same z every time
+    fake, nrow = watch.grid_samples(trainer)  # the same z every time
     save_samples(fake, run_dir / "samples" / f"step_{step:07d}.png", real_view, title=f"step {step}", nrow=nrow)
     if fake.dim() == 4:
         writer.add_image("samples", image_grid(fake, nrow), step, dataformats="HWC")

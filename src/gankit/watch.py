@@ -32,7 +32,6 @@ def write_start_grids(trainer, run_dir: Path) -> None:
     For image data only (a 1D/2D run's grids already draw its data under the samples).
     fakes_init uses the fixed noise of every later ``step_*.png`` grid.
     """
-    from gankit.runs import class_rows
     from gankit.viz import save_samples
 
     data, cfg = trainer.data, trainer.cfg
@@ -41,12 +40,21 @@ def write_start_grids(trainer, run_dir: Path) -> None:
     n = min(cfg.log.grid, len(data.x))
     pick = torch.randperm(len(data.x), generator=torch.Generator().manual_seed(cfg.seed + REALS_SEED_OFFSET))[:n]
     save_samples(data.x[pick].cpu(), run_dir / "samples" / "reals.png", title=f"{n} training images")
-    labels, nrow = None, None
-    if trainer.num_classes:  # one row per class, as the step grids
-        nrow = max(1, cfg.log.grid // trainer.num_classes)
-        labels = class_rows(trainer.num_classes, nrow)
-    fake = trainer.sample(cfg.log.grid if labels is None else len(labels), seed=cfg.seed + 2, labels=labels)
+    fake, nrow = grid_samples(trainer)
     save_samples(fake, run_dir / "samples" / "fakes_init.png", title="step 0 (before training)", nrow=nrow)
+
+
+def grid_samples(trainer) -> tuple[torch.Tensor, int | None]:
+    """The samples of a run's grids, from the same z (seed + 2) every time, and the grid's row length: log.grid
+    samples, or for a conditional G one row per class (at least one sample each) with its row length."""
+    from gankit.runs import class_rows
+
+    labels, nrow = None, None
+    if trainer.num_classes:
+        nrow = max(1, trainer.cfg.log.grid // trainer.num_classes)
+        labels = class_rows(trainer.num_classes, nrow)
+    n = trainer.cfg.log.grid if labels is None else len(labels)
+    return trainer.sample(n, seed=trainer.cfg.seed + 2, labels=labels), nrow
 
 
 def peak_memory_mb(device: torch.device) -> float:

@@ -62,16 +62,11 @@ def num_classes(G: nn.Module) -> int:
     return int(getattr(G, "num_classes", 0))
 
 
-def has_convolutions(module: nn.Module) -> bool:
-    """Whether ``module`` holds a convolution (the layers a memory layout changes)."""
-    return any(isinstance(m, nn.modules.conv._ConvNd) for m in module.modules())
-
-
 def with_layout(module: nn.Module, memory_format: str) -> nn.Module:
     """``module`` with its 4D weights in ``memory_format`` (``model.memory_format``): ``channels_last``
     (NHWC, the layout oneDNN's CPU convolutions and CUDA's tensor cores prefer), ``contiguous`` (NCHW), or
     ``auto`` not yet resolved (a run directory written before the setting existed): channels-last."""
-    if memory_format == "contiguous" or not has_convolutions(module):
+    if memory_format == "contiguous":
         return module
     return module.to(memory_format=torch.channels_last)
 
@@ -117,11 +112,12 @@ def _pair(cfg, shape: tuple[int, ...], num_classes: int) -> tuple[nn.Module, nn.
         raise GankitError(f"model.conditional={cond} needs at least 2 classes, got {num_classes}")
     k = num_classes if cond else 0
     remedies = {"spectral_norm": cfg.spectral_norm, "pack": cfg.pack, "mbstd": cfg.mbstd}
-    if cfg.family == "resnet" and (cfg.pack != 1 or cfg.mbstd):
-        raise GankitError("model.pack and model.mbstd need model.family mlp, paper-mlp or dcgan, got resnet")
-    if cfg.family not in SPECTRAL_NORM_FAMILIES and remedies != {"spectral_norm": False, "pack": 1, "mbstd": 0}:
-        raise GankitError(f"model.spectral_norm, model.pack and model.mbstd need model.family "
-                          f"{', '.join(REMEDY_FAMILIES)}, got {cfg.family}")
+    if (cfg.pack != 1 or cfg.mbstd) and cfg.family not in REMEDY_FAMILIES:
+        raise GankitError(f"model.pack and model.mbstd need model.family {', '.join(REMEDY_FAMILIES)}, "
+                          f"got {cfg.family}")
+    if cfg.spectral_norm and cfg.family not in SPECTRAL_NORM_FAMILIES:
+        raise GankitError(f"model.spectral_norm needs model.family {', '.join(SPECTRAL_NORM_FAMILIES)}, "
+                          f"got {cfg.family}")
     if cfg.family == "toy":
         if shape != (1,):
             raise GankitError(f"model.family=toy needs 1D data, got samples of shape {shape}")
