@@ -280,7 +280,10 @@ class Trainer:
         self.lr_scale = 1.0  # lowered by NaN rollbacks
         self.best: dict = {}  # eval.best: {"key", "value", "step"} of checkpoints/best (gankit.loop)
 
-    def train_step(self) -> StepStats:
+    def begin_step(self):
+        """Ready an update at ``self.step``: the schedule's learning rates (and SGD's momentum) set, both
+        players in training mode. Returns the objective at this step. (The lab's single D and G updates
+        begin here too.)"""
         t = self.cfg.train
         lr_g, lr_d, momentum = schedule(t, self.step, self.batches.batches_per_epoch)
         sgd_momentum = momentum if t.optimizer == "sgd" else None
@@ -288,8 +291,12 @@ class Trainer:
         _set_hyper(self.opt_D, lr_d * self.lr_scale, sgd_momentum)
         self.G.train()
         self.D.train()
-        stats = train_step(self.G, self.D, self.opt_G, self.opt_D, self.batches, k=t.k,
-                           objective=self.objective.at(self.step),
+        return self.objective.at(self.step)
+
+    def train_step(self) -> StepStats:
+        t = self.cfg.train
+        objective = self.begin_step()
+        stats = train_step(self.G, self.D, self.opt_G, self.opt_D, self.batches, k=t.k, objective=objective,
                            noise=self.noise, labels=self.labels, precision=self.precision)
         if self.G_avg is not None:
             self.G_avg.update_parameters(distributed.unwrap(self.G))

@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import functools
 import hmac
 import ipaddress
 import json
@@ -163,6 +164,18 @@ class Runs:
             run.close()
 
 
+def _bad_input_is_400(handler):
+    """An API handler whose bad input (a GankitError, naming what and where) is answered 400 with that line."""
+    @functools.wraps(handler)
+    async def answer(request: Request) -> Response:
+        try:
+            return await handler(request)
+        except GankitError as exc:
+            return _plain(400, str(exc))
+
+    return answer
+
+
 def create_app(session: Session | Runs, token: str, hosts: Callable[[], set[str]],
                stopping: Callable[[], bool] = lambda: False) -> Guard:
     """The ASGI app serving the runs: the page, its files and the API, behind ``Guard``."""
@@ -189,64 +202,42 @@ def create_app(session: Session | Runs, token: str, hosts: Callable[[], set[str]
             return _plain(503, str(exc) or "the training thread did not answer in time")
 
     async def state(request: Request) -> Response:
-        try:
-            run = runs.get(request)
-        except GankitError as exc:
-            return _plain(400, str(exc))
+        run = runs.get(request)
         return JSONResponse({**run.state(), "runs": len(runs.items), "compare": runs.key})
 
     async def control(request: Request) -> Response:
-        try:
-            body = await _body(request, ("action", "set"))
-            session = runs.get(request)
-        except GankitError as exc:
-            return _plain(400, str(exc))
+        body = await _body(request, ("action", "set"))
+        session = runs.get(request)
         return await call(lambda: session.control(body.get("action"), body.get("set")))
 
     async def compare(request: Request) -> Response:
-        try:
-            body = await _body(request, ("key", "values"))
-        except GankitError as exc:
-            return _plain(400, str(exc))
+        body = await _body(request, ("key", "values"))
         return await call(lambda: runs.compare(body.get("key"), body.get("values", [])))
 
     async def export(request: Request) -> Response:
-        try:
-            body = await _body(request)
-            session = runs.get(request)
-        except GankitError as exc:
-            return _plain(400, str(exc))
+        body = await _body(request)
+        session = runs.get(request)
         return await call(lambda: session.export(body.get("out")))
 
     async def data(request: Request) -> Response:
-        try:
-            body = await _body(request, limit=MAX_DATA_BODY)
-            unknown = sorted(set(body) - {"points", "npz_base64"})
-            if unknown or len(body) != 1:
-                raise GankitError(f"{unknown[0] if unknown else 'body'}: expected exactly one of points, npz_base64")
-            npz = None
-            if "npz_base64" in body:
-                try:
-                    npz = base64.b64decode(body["npz_base64"], validate=True)
-                except (TypeError, ValueError, binascii.Error):
-                    raise GankitError("npz_base64: not base64") from None
-        except GankitError as exc:
-            return _plain(400, str(exc))
+        body = await _body(request, limit=MAX_DATA_BODY)
+        unknown = sorted(set(body) - {"points", "npz_base64"})
+        if unknown or len(body) != 1:
+            raise GankitError(f"{unknown[0] if unknown else 'body'}: expected exactly one of points, npz_base64")
+        npz = None
+        if "npz_base64" in body:
+            try:
+                npz = base64.b64decode(body["npz_base64"], validate=True)
+            except (TypeError, ValueError, binascii.Error):
+                raise GankitError("npz_base64: not base64") from None
         return await call(lambda: runs.items[0].use_data(body.get("points"), npz))
 
     async def frame(request: Request) -> Response:
-        try:
-            session = runs.get(request)
-        except GankitError as exc:
-            return _plain(400, str(exc))
-        _, data = session.frame()
+        _, data = runs.get(request).frame()
         return Response(data or b"null", media_type="application/json")
 
     async def frames(request: Request) -> Response:
-        try:
-            session = runs.get(request)
-        except GankitError as exc:
-            return _plain(400, str(exc))
+        session = runs.get(request)
 
         async def stream():
             last = -1
@@ -259,10 +250,11 @@ def create_app(session: Session | Runs, token: str, hosts: Callable[[], set[str]
 
         return StreamingResponse(stream(), media_type="text/event-stream")
 
-    routes = [Route("/", index), Route("/static/{name}", static), Route("/api/state", state),
-              Route("/api/control", control, methods=["POST"]), Route("/api/export", export, methods=["POST"]),
-              Route("/api/data", data, methods=["POST"]), Route("/api/compare", compare, methods=["POST"]),
-              Route("/api/frame", frame), Route("/api/frames", frames)]
+    api = {"state": state, "frame": frame, "frames": frames}
+    posts = {"control": control, "export": export, "data": data, "compare": compare}
+    routes = [Route("/", index), Route("/static/{name}", static),
+              *(Route(f"/api/{name}", _bad_input_is_400(handler)) for name, handler in api.items()),
+              *(Route(f"/api/{name}", _bad_input_is_400(handler), methods=["POST"]) for name, handler in posts.items())]
     return Guard(Starlette(routes=routes), token, hosts)
 
 

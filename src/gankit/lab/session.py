@@ -41,7 +41,7 @@ from gankit.lab.files import export_run, save_points
 from gankit.loop import check_finite
 from gankit.objectives import build_objective
 from gankit.precision import Precision
-from gankit.train import StepStats, Trainer, _set_hyper, discriminator_step, generator_step, make_optimizers, schedule
+from gankit.train import StepStats, Trainer, discriminator_step, generator_step, make_optimizers
 
 SERIES = ("step", "d_loss", "g_loss", "d_real", "d_fake", "g_grad", "jsd_d")
 MAX_POINTS = 4000  # per series; past it every other point is dropped and the stride doubles
@@ -261,13 +261,7 @@ class Session:
     def _one_update(self, player: str) -> None:
         """One D update or one G update (Algorithm 1's inner steps), as ``Trainer.train_step`` makes them."""
         t = self.trainer
-        lr_g, lr_d, momentum = schedule(t.cfg.train, t.step, t.batches.batches_per_epoch)
-        sgd = momentum if t.cfg.train.optimizer == "sgd" else None
-        _set_hyper(t.opt_G, lr_g * t.lr_scale, sgd)
-        _set_hyper(t.opt_D, lr_d * t.lr_scale, sgd)
-        t.G.train()
-        t.D.train()
-        objective = t.objective.at(t.step)
+        objective = t.begin_step()
         if player == "d":
             real, _ = t.batches.next()
             d_loss, real_logits, fake_logits = discriminator_step(t.G, t.D, t.opt_D, real, t.noise,
@@ -319,7 +313,8 @@ class Session:
         """Give the drawer copies of the players, the objective and the series as they are now."""
         t = self.trainer
         players = copy.deepcopy((unwrap(t.G), unwrap(t.D)))
-        self._snapshot = (self.view, *players, t.objective, t.step, _thin(self.series), self._state, self.generation)
+        series = {k: list(v) for k, v in self.series.items()}  # (thinned on the drawer's thread)
+        self._snapshot = (self.view, *players, t.objective, t.step, series, self._state, self.generation)
         self._last_frame, self._dirty = now, False
         self._drawer_idle.clear()
         self._snapshot_ready.set()
@@ -342,7 +337,7 @@ class Session:
                 fs["step"].append(step)
                 if len(fs["step"]) > MAX_POINTS:
                     self.frame_series = {k: v[::2] for k, v in fs.items()}
-                frame["series"] = {**series, **{f"f_{k}": v for k, v in _thin(self.frame_series).items()}}
+                frame["series"] = {**_thin(series), **{f"f_{k}": v for k, v in _thin(self.frame_series).items()}}
                 frame["state"] = state
                 self._frame = json.dumps(frame, allow_nan=False).encode()
                 self._frame_id += 1

@@ -28,6 +28,7 @@ import torch
 from gankit.distributed import unwrap
 from gankit.data.toy import Gauss1D, GaussianMixture2D
 from gankit.metrics.modes import mixture_modes
+from gankit.metrics.parzen import parzen_log_density
 from gankit.models.clusters import cluster_code, cluster_of
 from gankit.models import sample_noise
 from gankit.objectives import discriminate
@@ -49,11 +50,9 @@ def _round(x: torch.Tensor, digits: int = 4) -> list:
 
 
 def _kde_log_pdf(points: torch.Tensor, centres: torch.Tensor, h: float) -> torch.Tensor:
-    """log of the Gaussian KDE with bandwidth h of ``centres`` (N, d) at ``points`` (P, d), float64."""
-    d = points.shape[1]
-    sq = torch.cdist(points.double(), centres.double()) ** 2
-    log_sum = torch.logsumexp(-sq / (2 * h * h), dim=1)
-    return log_sum - math.log(len(centres)) - d / 2 * math.log(2 * math.pi * h * h)
+    """log of the Gaussian KDE with bandwidth h of ``centres`` (N, d) at ``points`` (P, d), float64: the Parzen
+    window of ``gankit.metrics.parzen`` with one bandwidth."""
+    return parzen_log_density(points, centres, [h])[0]
 
 
 def binned_kde(samples: torch.Tensor, axes: list[torch.Tensor], h: float) -> torch.Tensor:
@@ -113,16 +112,17 @@ class View:
             self.real = data.x[idx].float()
         G = unwrap(trainer.G)
         self.z = sample_noise(G, SAMPLES, gen)
-        lo, hi = self.real.min(0).values, self.real.max(0).values
-        span = (hi - lo).clamp_min(1e-3)
-        with torch.no_grad(), _evaluating(G):  # the view spans G's first samples too (toy1d starts off the data)
-            first = G(self.z.to(trainer.device)).float().cpu()
-        first = torch.maximum(torch.minimum(first, hi + 2 * span), lo - 2 * span)
-        lo, hi = torch.minimum(lo, first.min(0).values), torch.maximum(hi, first.max(0).values)
-        span = (hi - lo).clamp_min(1e-3)
         if isinstance(data, GaussianMixture2D):
             lo, hi = data.modes.min(0).values - 3 * data.sd, data.modes.max(0).values + 3 * data.sd
             span = hi - lo
+        else:
+            lo, hi = self.real.min(0).values, self.real.max(0).values
+            span = (hi - lo).clamp_min(1e-3)
+            with torch.no_grad(), _evaluating(G):  # the view spans G's first samples too (toy1d starts off the data)
+                first = G(self.z.to(trainer.device)).float().cpu()
+            first = torch.maximum(torch.minimum(first, hi + 2 * span), lo - 2 * span)
+            lo, hi = torch.minimum(lo, first.min(0).values), torch.maximum(hi, first.max(0).values)
+            span = (hi - lo).clamp_min(1e-3)
         lo, hi = lo - 0.25 * span, hi + 0.25 * span
         if self.dim == 2:  # square cells
             centre, half = (lo + hi) / 2, float((hi - lo).max()) / 2
@@ -151,15 +151,20 @@ class View:
         self.z_lattice = self._z_lattice(G)
         self.mixture = data if isinstance(data, GaussianMixture2D) else None
         self.pack = cfg.model.pack
+        # The lattice and the noise as every frame feeds them to the players, with their clusters (buffers fixed
+        # when the run is built; a restart builds a new view): moved and assigned here once.
+        x = self.points.float().to(self.device)
+        self._d_points = x.repeat_interleave(self.pack, 0) if self.pack > 1 else x  # a pack of copies per point
+        self._d_clusters = cluster_of(unwrap(trainer.D), self._d_points)
+        self._z, self._z_kde, self._z_lattice_dev = (z.to(self.device) for z in (self.z, self.z_kde, self.z_lattice))
+        self._z_codes = cluster_code(G, self._z)
 
     def _log_p_data(self, data) -> torch.Tensor:
         """log of the data's density blurred by the KDE kernel, on the lattice (a KDE for data in memory)."""
         if isinstance(data, Gauss1D):
             return mixture_log_pdf(self.points[:, 0], (data.mean,), (math.hypot(data.sd, self.h),), (1.0,))
-        if isinstance(data, GaussianMixture2D):
-            s2 = data.sd ** 2 + self.h ** 2
-            sq = torch.cdist(self.points, data.modes.double()) ** 2
-            return torch.logsumexp(-sq / (2 * s2), 1) - math.log(len(data.modes)) - math.log(2 * math.pi * s2)
+        if isinstance(data, GaussianMixture2D):  # equal modes of sd s blurred by h: a KDE of bandwidth hypot(s, h)
+            return _kde_log_pdf(self.points, data.modes, math.hypot(data.sd, self.h))
         return _kde_log_pdf(self.points, data.x.reshape(len(data.x), -1)[:20_000], self.h)
 
     def _z_lattice(self, G) -> torch.Tensor:
@@ -173,13 +178,6 @@ class View:
         z = torch.zeros(len(t) ** 2, zd)
         z[:, 0], z[:, 1] = a.reshape(-1), b.reshape(-1)
         return z
-
-    def _d(self, D, x: torch.Tensor) -> torch.Tensor:
-        """D's logit for each point alone (a packing D sees a pack of copies of the point)."""
-        x = x.float().to(self.device)
-        if self.pack > 1:
-            x = x.repeat_interleave(self.pack, 0)
-        return discriminate(D, x, cluster_of(D, x)).float().cpu()
 
     def _log_integral(self, log_f: torch.Tensor) -> float:
         f = log_f.exp()
@@ -207,13 +205,12 @@ class View:
         """The views of players G and D (copies of the training ones: ``Session``) under ``objective``."""
         objective = dataclasses.replace(objective, noise=0.0, augment=(), rng=torch.Generator())
         with _evaluating(G, D), torch.no_grad():
-            d_map = torch.sigmoid(self._d(D, self.points))
-            fake_kde = G(self.z_kde.to(self.device)).float()
-            manifold = G(self.z_lattice.to(self.device)).float().cpu()
+            d_map = torch.sigmoid(discriminate(D, self._d_points, self._d_clusters).float().cpu())  # D's logit per point
+            fake_kde = G(self._z_kde).float()
+            manifold = G(self._z_lattice_dev).float().cpu()
         with _evaluating(G, D):
-            z = self.z.to(self.device)
             fake = fake_kde[:SAMPLES].clone().requires_grad_(True)  # the drawn samples: G(z) for the first z
-            logits = discriminate(D, fake, cluster_code(G, z)).float()
+            logits = discriminate(D, fake, self._z_codes).float()
             cost = objective.g_loss(logits) * len(logits)  # the sum: each sample's own gradient
             (grad,) = torch.autograd.grad(cost, fake)
         fake_kde = fake_kde.cpu()
