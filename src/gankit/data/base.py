@@ -58,6 +58,21 @@ class TensorData:
         return TensorData(self.x.to(device), y, self.num_classes, self.name)
 
 
+def held_out_pair(test: TensorData, train_split: str, valid) -> tuple[TensorData, TensorData]:
+    """(images to choose a bandwidth or sigma on, images to score) for a run trained on ``train_split``, as the
+    Parzen and AIS metrics split them: ``valid()`` (the valid split, disjoint from train-minus-valid) and the
+    whole ``test`` split when the run trained on ``train-minus-valid``; else the two fixed halves of ``test``."""
+    if train_split == "train-minus-valid":
+        return valid(), test
+    perm = torch.randperm(len(test), generator=torch.Generator().manual_seed(0))
+    half = len(test) // 2
+
+    def part(idx: torch.Tensor) -> TensorData:
+        return TensorData(test.x[idx], None if test.y is None else test.y[idx], test.num_classes, test.name)
+
+    return part(perm[:half]), part(perm[half:])
+
+
 def parse_classes(text: str) -> tuple[int, ...]:
     """``data.classes`` as a sorted tuple of class indices: "0,1,2,3,4" -> (0, 1, 2, 3, 4); "" -> ().
 

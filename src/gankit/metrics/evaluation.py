@@ -26,7 +26,7 @@ from typing import Any, Callable
 import torch
 
 from gankit.data import load_dataset
-from gankit.data.base import TensorData, ToyDistribution
+from gankit.data.base import TensorData, ToyDistribution, held_out_pair
 from gankit.data.toy import GaussianMixture2D
 from gankit.errors import GankitError
 from gankit.metrics import classifier, frechet, memorisation, modes, parzen, precision_recall, scores
@@ -220,15 +220,11 @@ def _prdc(ctx: Context) -> Result:
 def _parzen(ctx: Context) -> Result:
     """Parzen-window log-likelihood of the test data (Goodfellow et al. 2014), pixels in [0, 1]."""
     _need(isinstance(ctx.split("test"), TensorData), "parzen", "a data set with a test split", ctx)
-    test = ctx.heldout.x
+    # Without a validation split disjoint from the training data, sigma is chosen on one fixed half of the test
+    # split and the other is scored.
+    valid, test = (d.x for d in held_out_pair(ctx.heldout, ctx.train_split, lambda: ctx.split(PARZEN_VALID_SPLIT)))
     if ctx.train_split == "train-minus-valid":
-        # the paper's parzen_ll.py chooses sigma on the first 1,000 validation images (--limit_size)
-        valid = ctx.split(PARZEN_VALID_SPLIT).x[:PARZEN_VALID_LIMIT]
-    else:
-        # No validation split disjoint from the training data: choose sigma on one half of
-        # the test split and report on the other (fixed halves).
-        perm = torch.randperm(len(test), generator=torch.Generator().manual_seed(0))
-        valid, test = test[perm[: len(test) // 2]], test[perm[len(test) // 2 :]]
+        valid = valid[:PARZEN_VALID_LIMIT]  # the paper's parzen_ll.py: the first 1,000 validation images (--limit_size)
     to01 = (lambda x: (x + 1) / 2) if ctx.fake.dim() == 4 else (lambda x: x)  # images: [-1, 1] -> [0, 1]
     ll, se, sigma = parzen.parzen_log_likelihood(to01(ctx.fake), to01(valid), to01(test))
     return {"parzen_ll": ll, "parzen_se": se, "parzen_sigma": sigma, "parzen_n_test": len(test)}

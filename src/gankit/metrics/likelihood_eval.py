@@ -118,24 +118,15 @@ def ais_protocol(G: nn.Module, valid: torch.Tensor, test: torch.Tensor, budget: 
 
 
 def held_out(dataset: str, train_split: str, path: str = "") -> tuple:
-    """(valid, test) TensorData for a run trained on ``train_split``, as the Parzen metric splits them:
-    the ``valid`` split when the run trained on ``train-minus-valid`` (disjoint from it), else the two
-    fixed halves of the test split (sigma on one, the estimate on the other)."""
+    """(valid, test) TensorData for a run trained on ``train_split``, as the Parzen metric splits them
+    (``gankit.data.base.held_out_pair``)."""
     from gankit.data import load_dataset
-    from gankit.data.base import TensorData
+    from gankit.data.base import TensorData, held_out_pair
 
     test = load_dataset(dataset, "test", path=path)
     if not isinstance(test, TensorData):
         raise GankitError(f"metric 'ais' needs a data set with a test split; {dataset} has none")
-    if train_split == "train-minus-valid":
-        return load_dataset(dataset, "valid", path=path), test
-    perm = torch.randperm(len(test), generator=torch.Generator().manual_seed(0))
-    half = len(test) // 2
-
-    def part(idx):
-        return TensorData(test.x[idx], None if test.y is None else test.y[idx], test.num_classes, test.name)
-
-    return part(perm[:half]), part(perm[half:])
+    return held_out_pair(test, train_split, lambda: load_dataset(dataset, "valid", path=path))
 
 
 def evaluate_run(cfg, G: nn.Module, budget: Budget, seed: int = 0) -> dict:
