@@ -8,7 +8,7 @@ from). ``RUN/checkpoints/last`` is a symbolic
 link to the newest complete one, so ``RUN/checkpoints/last/generator.safetensors`` is
 always a finished file. ``log.keep`` = K keeps the K newest step folders; ``RUN/checkpoints/best``,
 with ``eval.best``, is a second link, to the step folder whose evaluation was best, which is
-kept however old it is (``mark_best``).
+kept however old it is (``save(..., best=True)``).
 
 Why a link: a directory cannot be replaced atomically, a link can. A checkpoint is written
 into its own folder, every file is fsynced, then a new link is renamed over ``last``
@@ -65,8 +65,9 @@ def _to_cpu(obj: Any) -> Any:
 
 def save(run_dir: Path, step: int, G: torch.nn.Module, D: torch.nn.Module, state: dict[str, Any],
          shape: tuple[int, ...] = (), num_classes: int = 0, G_avg: torch.nn.Module | None = None,
-         keep: int = 1) -> Path:
-    """Write checkpoint ``step`` and point ``checkpoints/last`` at it; returns its folder.
+         keep: int = 1, best: bool = False) -> Path:
+    """Write checkpoint ``step`` and point ``checkpoints/last`` at it (and ``checkpoints/best`` with ``best``);
+    returns its folder.
 
     Args:
         run_dir: the run directory.
@@ -79,6 +80,8 @@ def save(run_dir: Path, step: int, G: torch.nn.Module, D: torch.nn.Module, state
             beside ``shape`` for the same reason.
         G_avg: the moving average of G's weights (``train.ema``), or None.
         keep: how many step folders to keep, this one and the newest before it (``log.keep``).
+        best: this checkpoint's evaluation is the best so far: ``checkpoints/best`` points at it, and the
+            folder it pointed at before goes unless it is among the ``keep`` newest.
 
     Raises:
         OSError: the write failed; the previous checkpoint is untouched.
@@ -86,8 +89,11 @@ def save(run_dir: Path, step: int, G: torch.nn.Module, D: torch.nn.Module, state
     root = Path(run_dir) / "checkpoints"
     root.mkdir(parents=True, exist_ok=True)
     folder = root / f"step_{step:07d}"
-    if (root / "last").resolve() == folder.resolve():
-        return folder  # this step is already saved (e.g. a signal right after the periodic save)
+    if (root / "last").resolve() == folder.resolve():  # this step is already saved (a signal right after a save)
+        if best:
+            _link(root, "best", folder.name)
+            _remove_stale(root, current=folder.name, keep=keep)
+        return folder
     if folder.exists():
         shutil.rmtree(folder)
     link_tmp = root / "last.tmp"
@@ -105,6 +111,8 @@ def save(run_dir: Path, step: int, G: torch.nn.Module, D: torch.nn.Module, state
             _fsync(folder / name)
         _fsync(folder)
         _link(root, "last", folder.name)  # the commit point
+        if best:
+            _link(root, "best", folder.name)
     except BaseException:
         if (root / "last").resolve() != folder.resolve():
             shutil.rmtree(folder, ignore_errors=True)
@@ -123,16 +131,6 @@ def _link(root: Path, name: str, target: str) -> None:
     os.symlink(target, tmp)
     os.replace(tmp, root / name)
     _fsync(root)
-
-
-def mark_best(run_dir: Path, folder: Path, keep: int = 1) -> None:
-    """Point ``RUN/checkpoints/best`` at the checkpoint ``folder``, which later saves then keep however old,
-    and remove the folder it pointed at before unless that is among the ``keep`` newest."""
-    root = Path(run_dir) / "checkpoints"
-    _link(root, "best", Path(folder).name)
-    last = latest(run_dir)
-    if last is not None:
-        _remove_stale(root, current=last.name, keep=keep)
 
 
 def _remove_stale(root: Path, current: str, keep: int = 1) -> None:

@@ -207,9 +207,7 @@ def _fit(cfg: config_lib.Config, run_dir: Path, resume: bool, progress: Callable
                 _write_samples(trainer, run_dir, step, writer, real_view)
             if step % log.checkpoint_every == 0 or is_last or stopping:
                 try:
-                    folder = trainer.save_checkpoint(run_dir)
-                    if main and cfg.eval.best and trainer.best.get("step") == step:
-                        checkpoint.mark_best(run_dir, folder, cfg.log.keep)
+                    trainer.save_checkpoint(run_dir, best=bool(cfg.eval.best) and trainer.best.get("step") == step)
                 except OSError as exc:
                     kept = checkpoint.latest(run_dir)
                     where = f"{kept.name} is intact" if kept else "there is no earlier checkpoint"

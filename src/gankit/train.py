@@ -356,14 +356,15 @@ class Trainer:
         state["best"] = dict(self.best)
         return state
 
-    def save_checkpoint(self, run_dir: Path) -> Path | None:
-        """Save RUN/checkpoints/step_N (rank 0 writes; every rank must call it); returns its folder."""
+    def save_checkpoint(self, run_dir: Path, best: bool = False) -> Path | None:
+        """Save RUN/checkpoints/step_N (rank 0 writes; every rank must call it); returns its folder.
+        ``best``: it is also ``checkpoints/best`` (``eval.best``)."""
         state = self.state()
         if not self.shard.is_main:
             return None
         return checkpoint.save(run_dir, self.step, distributed.unwrap(self.G), distributed.unwrap(self.D), state,
                                shape=self.data.shape, num_classes=self.num_classes,
-                               G_avg=None if self.G_avg is None else self.sampler, keep=self.cfg.log.keep)
+                               G_avg=None if self.G_avg is None else self.sampler, keep=self.cfg.log.keep, best=best)
 
     def load_checkpoint(self, folder: Path) -> None:
         """Restore the state ``save_checkpoint`` wrote (every rank reads the same folder).
