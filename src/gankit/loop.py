@@ -61,6 +61,38 @@ def trim_metrics(path: Path, after_step: int) -> None:
     os.replace(tmp, path)
 
 
+def check_run_dir(run_dir: Path, resume: bool) -> Path | None:
+    """The checkpoint to resume from (None: start afresh), once ``run_dir`` is known to be usable.
+
+    Raises:
+        GankitError: a non-empty ``run_dir`` without ``resume``, or one with nothing to resume.
+    """
+    last = checkpoint.latest(run_dir) if resume else None
+    if resume and last is None and run_dir.exists() and any(run_dir.iterdir()) \
+            and not (run_dir / "config.json").exists():
+        raise GankitError(f"{run_dir}: nothing to resume (no config.json, no checkpoint)")
+    # A run killed before its first checkpoint resumes by starting over in the same folder.
+    if not resume and run_dir.exists() and any(run_dir.iterdir()):
+        raise GankitError(f"{run_dir}: run directory is not empty (use --resume to continue it, or another --out)")
+    return last
+
+
+def prepare_run_dir(run_dir: Path, cfg: config_lib.Config, last: Path | None, step: int) -> None:
+    """Write the run directory's config.json (atomically) and samples/ folder; metrics.jsonl is removed for a
+    fresh run, and for a resumed one (from ``last``, at ``step``) cut back to the checkpoint's step, since the
+    rows logged after it are logged again."""
+    run_dir.mkdir(parents=True, exist_ok=True)
+    metrics = run_dir / "metrics.jsonl"
+    if last is not None:
+        trim_metrics(metrics, step)
+    else:
+        metrics.unlink(missing_ok=True)
+    tmp = run_dir / "config.json.tmp"
+    tmp.write_text(cfg.to_json() + "\n")
+    os.replace(tmp, run_dir / "config.json")
+    (run_dir / "samples").mkdir(exist_ok=True)
+
+
 class _StopRequested:
     """Turns SIGINT/SIGTERM into a flag checked between steps (finish the step, then save)."""
 
@@ -140,28 +172,14 @@ def _fit(cfg: config_lib.Config, run_dir: Path, resume: bool, progress: Callable
     if (cfg.data.batch_size // shard.world) % cfg.model.pack:
         raise GankitError(f"model.pack={cfg.model.pack}: each of the {shard.world} processes gets "
                           f"{cfg.data.batch_size // shard.world} samples, not a whole number of packs")
-    last = checkpoint.latest(run_dir) if resume else None
-    if resume and last is None and run_dir.exists() and any(run_dir.iterdir()) \
-            and not (run_dir / "config.json").exists():
-        raise GankitError(f"{run_dir}: nothing to resume (no config.json, no checkpoint)")
-    # A run killed before its first checkpoint resumes by starting over in the same folder.
-    if not resume and run_dir.exists() and any(run_dir.iterdir()):
-        raise GankitError(f"{run_dir}: run directory is not empty (use --resume to continue it, or another --out)")
+    last = check_run_dir(run_dir, resume)
     distributed.barrier(shard)  # every rank has looked before rank 0 writes
     trainer = Trainer(cfg, shard=shard, device=device)  # loads the data first: a bad data set raises before any write
     metrics_path = run_dir / "metrics.jsonl"
     if last is not None:
         trainer.load_checkpoint(last)
     if main:
-        run_dir.mkdir(parents=True, exist_ok=True)
-        if last is not None:
-            trim_metrics(metrics_path, trainer.step)
-        else:
-            metrics_path.unlink(missing_ok=True)
-        tmp = run_dir / "config.json.tmp"
-        tmp.write_text(trainer.cfg.to_json() + "\n")  # (model.memory_format=auto resolved)
-        os.replace(tmp, run_dir / "config.json")
-        (run_dir / "samples").mkdir(exist_ok=True)
+        prepare_run_dir(run_dir, trainer.cfg, last, trainer.step)  # (model.memory_format=auto resolved)
         if last is None:
             watch.write_start_grids(trainer, run_dir)  # reals.png, fakes_init.png
 

@@ -16,7 +16,6 @@ as any G) and ``discriminator.safetensors`` = the encoder (a VAE has no D).
 from __future__ import annotations
 
 import json
-import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,7 +26,7 @@ import torch
 from gankit import checkpoint, config as config_lib, distributed
 from gankit.data import Batches
 from gankit.errors import GankitError
-from gankit.loop import trim_metrics
+from gankit.loop import check_run_dir, prepare_run_dir
 from gankit.metrics.likelihood import elbo_terms
 from gankit.models import build
 from gankit.models.vae import build_encoder
@@ -127,22 +126,12 @@ def fit_vae(cfg: config_lib.Config, run_dir: Path, *, resume: bool = False,
         GankitError: a non-empty ``run_dir`` without ``resume``, bad data, a NaN loss.
     """
     run_dir = Path(run_dir)
-    last = checkpoint.latest(run_dir) if resume else None
-    if not resume and run_dir.exists() and any(run_dir.iterdir()):
-        raise GankitError(f"{run_dir}: run directory is not empty (use --resume to continue it, or another --out)")
+    last = check_run_dir(run_dir, resume)
     trainer = VAETrainer(cfg)  # loads the data before anything is written
     if last is not None:
         trainer.load_checkpoint(last)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    (run_dir / "samples").mkdir(exist_ok=True)
-    tmp = run_dir / "config.json.tmp"
-    tmp.write_text(cfg.to_json() + "\n")
-    os.replace(tmp, run_dir / "config.json")
+    prepare_run_dir(run_dir, cfg, last, trainer.step)
     metrics = run_dir / "metrics.jsonl"
-    if last is None:
-        metrics.unlink(missing_ok=True)
-    else:  # rows logged after the checkpoint are logged again by the resumed run
-        trim_metrics(metrics, trainer.step)
     log, start, t0 = cfg.log, trainer.step, time.perf_counter()
     while trainer.step < cfg.train.steps:
         stats = trainer.train_step()

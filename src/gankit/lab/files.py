@@ -13,7 +13,7 @@ import numpy as np
 from gankit import config as config_lib
 from gankit.data import TensorData, load_dataset
 from gankit.errors import GankitError
-from gankit.loop import _real_view, _write_samples
+from gankit.loop import _real_view, _write_samples, prepare_run_dir
 
 MAX_UPLOAD = 20_000  # points of a drawn or uploaded data set
 
@@ -66,12 +66,11 @@ def export_run(trainer, cfg: config_lib.Config, series: dict[str, list], run_dir
     if cfg.data.name == "npz" and Path(cfg.data.path).parent == uploads:
         shutil.copyfile(cfg.data.path, run_dir / "data.npz")
         cfg = dataclasses.replace(cfg, data=dataclasses.replace(cfg.data, path=str((run_dir / "data.npz").resolve())))
-    (run_dir / "config.json").write_text(cfg.to_json() + "\n")
+    prepare_run_dir(run_dir, cfg, None, trainer.step)
     with open(run_dir / "metrics.jsonl", "w") as f:
         for i, step in enumerate(series["step"]):
             row = {"step": step, **{k: series[k][i] for k in ("d_loss", "g_loss", "d_real", "d_fake")}}
             f.write(json.dumps(row) + "\n")
-    (run_dir / "samples").mkdir(exist_ok=True)
     _write_samples(trainer, run_dir, trainer.step, None, _real_view(trainer))
     trainer.save_checkpoint(run_dir)
     trainer.G.train()  # (sampling left G in eval mode; the next step sets it again anyway)
