@@ -129,12 +129,17 @@ def held_out(dataset: str, train_split: str, path: str = "") -> tuple:
     return held_out_pair(test, train_split, lambda: load_dataset(dataset, "valid", path=path))
 
 
+def held_out_order(n: int, seed: int) -> torch.Tensor:
+    """The seeded order in which ``evaluate_run`` scores the n held-out images (its first ``points`` of them)."""
+    return torch.randperm(n, generator=torch.Generator().manual_seed(seed))
+
+
 def evaluate_run(cfg, G: nn.Module, budget: Budget, seed: int = 0) -> dict:
     """``ais_protocol`` for a run's generator on its own data set's held-out images (``held_out``);
     draws the held-out images in a seeded order so that ``points`` of them are a fair sample."""
     valid, test = held_out(cfg.data.name, cfg.data.split, cfg.data.path)
     conditional = bool(getattr(G, "num_classes", 0))
-    order = torch.randperm(len(test.x), generator=torch.Generator().manual_seed(seed))
+    order = held_out_order(len(test.x), seed)
     v_order = torch.randperm(len(valid.x), generator=torch.Generator().manual_seed(seed + 1))
     return ais_protocol(G, valid.x[v_order], test.x[order], budget, seed=seed, images=test.x.dim() == 4,
                         valid_labels=valid.y[v_order] if conditional else None,

@@ -29,7 +29,7 @@ from pathlib import Path
 import torch
 
 from gankit.metrics.likelihood import iwae, to_unit_interval
-from gankit.metrics.likelihood_eval import Budget, evaluate_run
+from gankit.metrics.likelihood_eval import Budget, evaluate_run, held_out_order
 from gankit.theory import _common
 
 PAPER_TABLE1 = (("DBN", 138.0, 2.0), ("Stacked CAE", 121.0, 1.6), ("Deep GSN", 214.0, 1.1),
@@ -77,17 +77,14 @@ def _train(preset: str, run_dir: Path, seed: int, setting: Setting, overrides: d
     return trainer.sampler.eval(), cfg, None
 
 
-def _parzen(centres: torch.Tensor, valid: torch.Tensor, test: torch.Tensor) -> dict:
-    from gankit.metrics.parzen import parzen_log_likelihood
-
-    ll, se, sigma = parzen_log_likelihood((centres + 1) / 2, (valid + 1) / 2, (test + 1) / 2)
-    return {"parzen_ll": ll, "parzen_se": se, "parzen_sigma": sigma, "parzen_centres": len(centres)}
-
-
-def _fid(samples: torch.Tensor, seed: int) -> float:
+def _scores(samples: torch.Tensor, data_name: str, path: str, seed: int) -> dict:
+    """Parzen's log-likelihood (sigma chosen on the valid split, the test split scored) and FID-CNN, as
+    ``gankit eval`` computes them for a run trained on train-minus-valid."""
     from gankit.metrics import evaluate
 
-    return evaluate(samples, "mnist5k", ["fid_cnn"], seed=seed, train_split="train-minus-valid")["fid_cnn"]
+    out = evaluate(samples, data_name, ["parzen", "fid_cnn"], seed=seed, train_split="train-minus-valid",
+                   data_path=path)
+    return {k: out[k] for k in ("parzen_ll", "parzen_se", "parzen_sigma", "parzen_n_test", "fid_cnn")}
 
 
 def discordant_pairs(a: list[float], b: list[float]) -> int:
@@ -109,25 +106,25 @@ def run(out_dir: Path, seed: int = 0, overrides: dict | None = None, quick: bool
     path = overrides.get("data.path", "")
     train = load_dataset(data_name, "train-minus-valid", path=path).x
     train = train[torch.randperm(len(train), generator=torch.Generator().manual_seed(seed))]  # (sorted by class)
-    valid, test = load_dataset(data_name, "valid", path=path).x, load_dataset(data_name, "test", path=path).x
+    test = load_dataset(data_name, "test", path=path).x
     rows = []
     for label, preset in MODELS:
         G, cfg, encoder = _train(preset, out / "runs" / preset, seed, setting, overrides)
         samples = generate(G, setting.parzen_samples, seed=seed)
-        row = {"model": label, "preset": preset, "steps": cfg.train.steps, **_parzen(samples, valid, test),
-               "fid_cnn": _fid(samples, seed), **evaluate_run(cfg, G, setting.budget, seed=seed)}
+        row = {"model": label, "preset": preset, "steps": cfg.train.steps, **_scores(samples, data_name, path, seed),
+               **evaluate_run(cfg, G, setting.budget, seed=seed)}
         if encoder is not None:  # the IWAE bound on the same test digits, at the AIS sigma
-            order = torch.randperm(len(test), generator=torch.Generator().manual_seed(seed))
+            order = held_out_order(len(test), seed)
             bound = iwae(encoder, G, test[order][: setting.budget.points], sigma=row["ais_sigma"],
                          k=setting.iwae_k, seed=seed)
             row["iwae_01"] = to_unit_interval(float(bound.mean()), DIMS)
         row["ais_minus_parzen"] = row["ais_ll_01"] - row["parzen_ll"]
         rows.append(row)
-    controls = [{"model": "training digits as samples", **_parzen(train, valid, test), "fid_cnn": _fid(train, seed)}]
+    controls = [{"model": "training digits as samples", **_scores(train, data_name, path, seed)}]
     centroids, _ = fit_clusters(train, setting.kmeans_k, seed)
     centroids = centroids.view(-1, *train.shape[1:])
     controls.append({"model": f"k-means, {setting.kmeans_k} centroids",
-                     **_parzen(centroids, valid, test), "fid_cnn": _fid(centroids, seed)})
+                     **_scores(centroids, data_name, path, seed)})
     parzen, ais_01 = [r["parzen_ll"] for r in rows], [r["ais_ll_01"] for r in rows]
     discordant = discordant_pairs(parzen, ais_01)
     numbers = {
