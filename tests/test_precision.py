@@ -2,6 +2,7 @@
 
 import pytest
 import torch
+from torch.testing import assert_close
 from safetensors.torch import load_file
 
 from gankit import GankitError, config
@@ -50,12 +51,31 @@ def test_fp16_has_one_scaler_per_player_and_an_overflow_in_one_leaves_the_other(
     opt_G, opt_D = torch.optim.SGD([w_g], lr=0.1), torch.optim.SGD([w_d], lr=0.1)
     p = Precision("fp16", "cpu", (opt_G, opt_D))
     scale = p.state_dict()[0]["scale"]
-    p.step((w_d * 1e38).sum() * 1e38, opt_D)  # D's gradients overflow: D's step is skipped, its scale halved
+    p.backward((w_d * 1e38).sum() * 1e38, opt_D)  # D's gradients overflow: D's step is skipped, its scale halved
+    p.update(opt_D)
     assert torch.equal(w_d.detach(), torch.ones(3))
-    p.step(w_g.sum(), opt_G)  # G's update goes on at G's own scale
+    p.backward(w_g.sum(), opt_G)  # G's update goes on at G's own scale
+    p.update(opt_G)
     assert torch.equal(w_g.detach(), torch.full((3,), 0.9))
     (g_state, d_state) = p.state_dict()
     assert g_state["scale"] == scale and d_state["scale"] == scale * 0.5
+
+
+@pytest.mark.parametrize("mode", ["fp32", "fp16"])
+def test_backward_per_part_then_one_update_is_the_update_of_the_summed_loss(mode):
+    x = torch.tensor([[1.0, 2.0, -1.0], [0.5, -3.0, 2.0], [4.0, 0.0, 1.0], [-2.0, 1.0, 0.25]])
+    ws = [torch.nn.Parameter(torch.tensor([0.5, -1.0, 2.0])) for _ in range(2)]
+    opts = [torch.optim.SGD([w], lr=0.125) for w in ws]
+    whole, parts = (Precision(mode, "cpu", (opt,)) for opt in opts)
+    opts[0].zero_grad()
+    whole.backward(((x @ ws[0]) ** 2).mean(), opts[0])
+    whole.update(opts[0])
+    opts[1].zero_grad()
+    for rows in (slice(0, 2), slice(2, 4)):  # two parts, each loss halved (train.micro_batches=2)
+        parts.backward(((x[rows] @ ws[1]) ** 2).mean() / 2, opts[1])
+    parts.update(opts[1])
+    assert_close(ws[1].detach(), ws[0].detach(), rtol=1e-6, atol=1e-6)
+    assert not torch.equal(ws[0].detach(), torch.tensor([0.5, -1.0, 2.0]))  # it moved
 
 
 @pytest.mark.parametrize("precision", ["fp32", "bf16", "fp16"])

@@ -85,6 +85,7 @@ class TrainConfig:
     lr_decay: float = 1.0  # learning rates are multiplied by this after every step (the paper: 1/1.000004)
     lr_min: float = 0.0  # floor for the decayed learning rates
     on_nan: str = "stop"  # stop | rollback: what a NaN/Inf loss does
+    micro_batches: int = 1  # each minibatch of m in this many parts through G and D, gradients summed, one update (less memory; N parts = N ranks' step)
     threads: int = 0  # torch CPU threads (0: torch's default, one per core)
     device: str = "auto"  # auto (CUDA, else MPS, else CPU) | cpu | cuda | cuda:N | mps
     precision: str = "fp32"  # fp32 | bf16 | fp16: autocast of G and D (losses stay fp32; fp16 adds a GradScaler per player)
@@ -290,6 +291,9 @@ def validate(cfg: Config) -> Config:
     _check(t.ada_interval >= 1, "train.ada_interval", f"must be >= 1, got {t.ada_interval}")
     _check(not t.augment or d.name not in UNLABELLED_DATASETS, "train.augment",
            f"DiffAugment transforms images; {d.name} is not an image data set")
+    _check(t.micro_batches >= 1, "train.micro_batches", f"must be >= 1, got {t.micro_batches}")
+    _check(d.batch_size % t.micro_batches == 0, "train.micro_batches",
+           f"{t.micro_batches} parts must split data.batch_size={d.batch_size} evenly")
     _check(m.pack >= 1, "model.pack", f"must be >= 1, got {m.pack}")
     _check(m.mbstd >= 0, "model.mbstd", f"must be >= 0, got {m.mbstd}")
     _check(not m.spectral_norm or m.family in ("mlp", "paper-mlp", "dcgan", "resnet"), "model.spectral_norm",
@@ -299,12 +303,15 @@ def validate(cfg: Config) -> Config:
                f"needs model.family mlp, paper-mlp or dcgan, got {m.family}")
     _check(not m.g_batchnorm or m.family == "paper-mlp", "model.g_batchnorm",
            f"needs model.family paper-mlp (dcgan's generator has BatchNorm already), got {m.family}")
-    _check(d.batch_size % m.pack == 0, "model.pack",
-           f"pack={m.pack} must divide data.batch_size={d.batch_size} (D judges batch_size / pack packs)")
+    # D sees the rows of a minibatch, or of each of its train.micro_batches parts, at once
+    n = t.micro_batches  # (checked above)
+    part, where = d.batch_size // n, "minibatch" if n == 1 else f"part (train.micro_batches={n})"
+    whole = f"data.batch_size={d.batch_size}" if n == 1 else f"the {part} rows of each part (train.micro_batches={n})"
+    _check(part % m.pack == 0, "model.pack", f"pack={m.pack} must divide {whole} (D judges batch_size / pack packs)")
     _check(m.pack == 1 or not m.conditional, "model.pack",
            f"packs mix samples of different classes; model.conditional={m.conditional} needs pack=1")
-    _check(not m.mbstd or (d.batch_size // m.pack) % m.mbstd == 0, "model.mbstd",
-           f"group size {m.mbstd} must divide the {d.batch_size // m.pack} inputs D sees per minibatch "
+    _check(not m.mbstd or (part // m.pack) % m.mbstd == 0, "model.mbstd",
+           f"group size {m.mbstd} must divide the {part // m.pack} inputs D sees per {where} "
            f"(data.batch_size / model.pack)")
     _check(m.clusters == 0 or m.clusters >= 2, "model.clusters", f"must be 0 (off) or >= 2, got {m.clusters}")
     if m.clusters:

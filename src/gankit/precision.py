@@ -2,7 +2,8 @@
 
 ``train.precision``:
 
-- ``fp32``: plain float32; ``step`` is ``zero_grad, backward, optimizer.step``.
+- ``fp32``: plain float32; an update is ``zero_grad``, ``backward`` (once per part of the minibatch),
+  ``update`` (``optimizer.step``).
 - ``bf16``: the players' forward passes under ``torch.autocast(dtype=bfloat16)`` (CPU and
   CUDA). bfloat16 has float32's exponent range, so gradients need no scaling.
 - ``fp16``: autocast to float16 and a ``GradScaler`` for each player. float16 gradients
@@ -46,16 +47,19 @@ class Precision:
             return contextlib.nullcontext()
         return torch.autocast(self.device_type, dtype=DTYPES[self.mode])
 
-    def step(self, loss: torch.Tensor, opt: torch.optim.Optimizer) -> None:
-        """One update of the player ``opt`` holds: clear its gradients, backward ``loss``, step."""
-        opt.zero_grad(set_to_none=True)
+    def backward(self, loss: torch.Tensor, opt: torch.optim.Optimizer) -> None:
+        """Add the gradient of ``loss`` to the parameters ``opt`` holds (scaled by its scaler for fp16).
+        Called once per part of a minibatch (``train.micro_batches``), between ``zero_grad`` and ``update``."""
+        scaler = self._scalers.get(id(opt))
+        (loss if scaler is None else scaler.scale(loss)).backward()
+
+    def update(self, opt: torch.optim.Optimizer) -> None:
+        """Step ``opt`` on the gradients ``backward`` summed (fp16: skipped if they overflowed)."""
         scaler = self._scalers.get(id(opt))
         if scaler is None:
-            loss.backward()
             opt.step()
             return
-        scaler.scale(loss).backward()
-        scaler.step(opt)  # skipped if the gradients overflowed
+        scaler.step(opt)
         scaler.update()
 
     def state_dict(self) -> list[dict]:

@@ -58,25 +58,44 @@ def sample_labels(m: int, num_classes: int, labels: Prior | torch.Generator) -> 
     return torch.randint(num_classes, (m,), generator=labels)
 
 
-def _samples(G: nn.Module, m: int, noise: Prior | torch.Generator,
-             labels: Prior | torch.Generator | None) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """m samples of G on fresh noise, and the labels D judges them with (None: D takes none).
-
-    A conditional G (``labels`` given) makes G(z, c) for c ~ Uniform{0..C-1} drawn from
-    ``labels``; a self-conditioned G makes G(z) with the cluster code it reads off z
-    (``gankit.models.clusters``), and that code is the label.
-    """
+def _draw(G: nn.Module, m: int, noise: Prior | torch.Generator,
+          labels: Prior | torch.Generator | None) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """m noise vectors z and, for a conditional G (``labels`` given), m fake labels c ~ Uniform{0..C-1}."""
     z = sample_z(G, m, noise)
-    if labels is not None:
-        c = sample_labels(m, G.num_classes, labels)
+    return z, None if labels is None else sample_labels(m, distributed.unwrap(G).num_classes, labels)
+
+
+def _samples(G: nn.Module, z: torch.Tensor, c: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """G's samples of ``z`` and the labels D judges them with (None: D takes none).
+
+    A conditional G makes G(z, c); a self-conditioned G makes G(z) with the cluster code it reads
+    off z (``gankit.models.clusters``), and that code is the label.
+    """
+    if c is not None:
         return G(z, c), c
     return G(z), cluster_code(distributed.unwrap(G), z)
+
+
+def micro_batches(player: nn.Module, m: int, parts: int):
+    """The rows of a minibatch of m in ``parts`` equal parts (``train.micro_batches``), each with the
+    context its forward and backward run in. Under DDP all but the last part skip the gradient
+    all-reduce (``no_sync``), so the ranks exchange the sum of the parts' gradients once.
+
+    Each part's loss is divided by ``parts`` before its backward, so the summed gradient is the mean of
+    the parts' mean gradients: exactly what ``parts`` ranks of DDP compute (each part a rank's
+    slice, its gradient halved, the halves summed), bit for bit on the CPU.
+    """
+    n = m // parts
+    ddp = isinstance(player, nn.parallel.DistributedDataParallel)
+    for i in range(parts):
+        sync = player.no_sync() if ddp and i < parts - 1 else contextlib.nullcontext()
+        yield slice(i * n, (i + 1) * n), sync
 
 
 def discriminator_step(G: nn.Module, D: nn.Module, opt_D: torch.optim.Optimizer, real: torch.Tensor,
                        noise: Prior | torch.Generator, *, objective: Objective, real_labels: torch.Tensor | None = None,
                        labels: Prior | torch.Generator | None = None,
-                       precision: Precision = FP32) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+                       precision: Precision = FP32, parts: int = 1) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """One discriminator update on the minibatch ``real`` and as many fresh noise samples.
 
     Descends ``objective.discriminator_loss`` (the paper's game: -E log D(x) - E log(1 - D(G(z))),
@@ -94,20 +113,30 @@ def discriminator_step(G: nn.Module, D: nn.Module, opt_D: torch.optim.Optimizer,
         real_labels: the minibatch's labels y, (m,) int64 (conditional only).
         labels: the generator of the fake labels c (None: unconditional).
         precision: the players' autocast and D's (scaled) update (``gankit.precision``).
+        parts: the minibatch goes through G and D in this many parts, one update (``micro_batches``).
 
     Returns:
         (d_loss, real_logits, fake_logits), detached; the logits are the real/fake ones, (m,).
     """
     if labels is not None and real_labels is None:
         raise GankitError("a conditional discriminator step needs the minibatch's labels")
-    if labels is None:  # a self-conditioned D judges the data with their clusters (else None)
-        real_labels = cluster_of(distributed.unwrap(D), real)
-    with torch.no_grad(), precision.autocast():  # the D step needs no gradient through G
-        fake, fake_labels = _samples(G, len(real), noise, labels)
-    with precision.autocast():  # D's forward passes; the objective computes the loss in float32
-        d_loss, real_logits, fake_logits = objective.discriminator_loss(D, real, fake, real_labels, fake_labels)
-    precision.step(d_loss, opt_D)
-    return d_loss.detach(), real_logits, fake_logits
+    z, c = _draw(G, len(real), noise, labels)
+    opt_D.zero_grad(set_to_none=True)
+    d_loss, real_logits, fake_logits = 0.0, [], []
+    for rows, sync in micro_batches(D, len(real), parts):
+        x = real[rows]  # a self-conditioned D judges the data with their clusters (else None)
+        y = real_labels[rows] if labels is not None else cluster_of(distributed.unwrap(D), x)
+        with sync:
+            with torch.no_grad(), precision.autocast():  # the D step needs no gradient through G
+                fake, fake_labels = _samples(G, z[rows], None if c is None else c[rows])
+            with precision.autocast():  # D's forward passes; the objective computes the loss in float32
+                loss, real_out, fake_out = objective.discriminator_loss(D, x, fake, y, fake_labels)
+            precision.backward(loss / parts, opt_D)
+        d_loss = d_loss + loss.detach() / parts
+        real_logits.append(real_out)
+        fake_logits.append(fake_out)
+    precision.update(opt_D)
+    return d_loss, torch.cat(real_logits), torch.cat(fake_logits)
 
 
 @contextlib.contextmanager
@@ -129,22 +158,31 @@ def frozen(D: nn.Module):
 
 def generator_step(G: nn.Module, D: nn.Module, opt_G: torch.optim.Optimizer, m: int, noise: Prior | torch.Generator,
                    *, objective: Objective, labels: Prior | torch.Generator | None = None,
-                   precision: Precision = FP32) -> torch.Tensor:
-    """One generator update on m fresh noise samples; returns its loss, detached.
+                   precision: Precision = FP32, parts: int = 1) -> torch.Tensor:
+    """One generator update on m fresh noise samples (in ``parts`` parts); returns its loss, detached.
 
     The step differentiates through D but must not change it (``frozen``).
     Conditional (``labels`` given): the samples are generated for fresh uniform labels c.
     """
-    with frozen(D) as D_fixed, precision.autocast():
-        fake, fake_labels = _samples(G, m, noise, labels)
-        g_loss = objective.generator_loss(D_fixed, fake, fake_labels)
-    precision.step(g_loss, opt_G)
-    return g_loss.detach()
+    z, c = _draw(G, m, noise, labels)
+    opt_G.zero_grad(set_to_none=True)
+    g_loss = 0.0
+    with frozen(D) as D_fixed:
+        for rows, sync in micro_batches(G, m, parts):
+            with sync:
+                with precision.autocast():
+                    fake, fake_labels = _samples(G, z[rows], None if c is None else c[rows])
+                    loss = objective.generator_loss(D_fixed, fake, fake_labels)
+                precision.backward(loss / parts, opt_G)
+            g_loss = g_loss + loss.detach() / parts
+    precision.update(opt_G)
+    return g_loss
 
 
 def train_step(G: nn.Module, D: nn.Module, opt_G: torch.optim.Optimizer, opt_D: torch.optim.Optimizer,
                batches: Batches, *, k: int, objective: Objective, noise: Prior | torch.Generator,
-               labels: Prior | torch.Generator | None = None, precision: Precision = FP32) -> StepStats:
+               labels: Prior | torch.Generator | None = None, precision: Precision = FP32,
+               parts: int = 1) -> StepStats:
     """One outer iteration of Algorithm 1 (Goodfellow et al. 2014).
 
     Args:
@@ -160,13 +198,16 @@ def train_step(G: nn.Module, D: nn.Module, opt_G: torch.optim.Optimizer, opt_D: 
             Uniform{0..C-1} are drawn from, fresh for every D and G update. None: unconditional.
         precision: fp32, or autocast of both players with a gradient scaler each for fp16
             (``gankit.precision.Precision``).
+        parts: each update's minibatch goes through the players in this many parts, their gradients
+            summed (``train.micro_batches``: the same update in less memory).
     """
     for _ in range(k):
         real, real_labels = batches.next()
         d_loss, real_logits, fake_logits = discriminator_step(
             G, D, opt_D, real, noise, objective=objective,
-            real_labels=real_labels if labels is not None else None, labels=labels, precision=precision)
-    g_loss = generator_step(G, D, opt_G, batches.m, noise, objective=objective, labels=labels, precision=precision)
+            real_labels=real_labels if labels is not None else None, labels=labels, precision=precision, parts=parts)
+    g_loss = generator_step(G, D, opt_G, batches.m, noise, objective=objective, labels=labels, precision=precision,
+                            parts=parts)
     # One sync point per step for all four numbers, instead of four.
     d_loss_v, g_loss_v, d_real, d_fake = torch.stack([
         d_loss, g_loss, torch.sigmoid(real_logits).mean(), torch.sigmoid(fake_logits).mean(),
@@ -240,6 +281,10 @@ class Trainer:
     def __init__(self, cfg: config_lib.Config, data: TensorData | ToyDistribution | None = None, *,
                  shard: distributed.Shard = distributed.SINGLE, device: torch.device | None = None):
         self.cfg, self.shard = cfg, shard
+        rows = cfg.data.batch_size // shard.world
+        if rows % cfg.train.micro_batches:
+            raise GankitError(f"train.micro_batches={cfg.train.micro_batches}: must split each of the {shard.world} "
+                              f"processes' {rows} rows of the minibatch evenly")
         self.device = device if device is not None else distributed.resolve_device(cfg.train.device, shard)
         if cfg.train.threads:
             torch.set_num_threads(cfg.train.threads)
@@ -297,7 +342,8 @@ class Trainer:
         t = self.cfg.train
         objective = self.begin_step()
         stats = train_step(self.G, self.D, self.opt_G, self.opt_D, self.batches, k=t.k, objective=objective,
-                           noise=self.noise, labels=self.labels, precision=self.precision)
+                           noise=self.noise, labels=self.labels, precision=self.precision,
+                           parts=t.micro_batches)
         if self.G_avg is not None:
             self.G_avg.update_parameters(distributed.unwrap(self.G))
         self.step += 1

@@ -265,12 +265,13 @@ class Session:
         if player == "d":
             real, _ = t.batches.next()
             d_loss, real_logits, fake_logits = discriminator_step(t.G, t.D, t.opt_D, real, t.noise,
-                                                                  objective=objective, precision=t.precision)
+                                                                  objective=objective, precision=t.precision,
+                                                                  parts=t.cfg.train.micro_batches)
             self.last.update(d_loss=_finite(d_loss), d_real=_finite(torch.sigmoid(real_logits).mean()),
                              d_fake=_finite(torch.sigmoid(fake_logits).mean()), jsd_d=self._jsd_from_d(float(d_loss)))
         else:
             g_loss = generator_step(t.G, t.D, t.opt_G, t.batches.m, t.noise, objective=objective,
-                                    precision=t.precision)
+                                    precision=t.precision, parts=t.cfg.train.micro_batches)
             if t.G_avg is not None:
                 t.G_avg.update_parameters(t.G)
             self.last.update(g_loss=_finite(g_loss), g_grad=_finite(self._g_grad()))
