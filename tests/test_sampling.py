@@ -118,3 +118,19 @@ def test_truncating_uniform_noise_makes_it_uniform_on_minus_psi_psi():
     torch.testing.assert_close(z.mean(), torch.tensor(0.0), atol=0.02, rtol=0)
     torch.testing.assert_close(z.var(), torch.tensor(1 / 12), atol=0.006, rtol=0)
     torch.testing.assert_close(seed_noise(G, 5, psi=1.8), seed_noise(G, 5), rtol=0, atol=0)  # psi >= sqrt 3
+
+
+@pytest.mark.parametrize("training", [True, False])
+def test_generate_samples_in_eval_mode_and_gives_the_callers_mode_back(training):
+    from gankit import config
+    from gankit.models import build
+    from gankit.runs import generate
+
+    G, _ = build(config.resolve("mnist5k-dcgan", {"model.clusters": 0, "model.width": 8}).model, (1, 28, 28))
+    G.train(training)
+    seen = []
+    G.register_forward_pre_hook(lambda module, args: seen.append(module.training))
+    first = generate(G, 6, seed=3, batch_size=4)
+    assert seen == [False, False]  # both batches drawn in eval mode (BatchNorm's running statistics)
+    assert G.training is training and all(m.training is training for m in G.modules())
+    torch.testing.assert_close(generate(G, 6, seed=3, batch_size=4), first, rtol=0, atol=0)  # eval: a seed is a sample

@@ -107,7 +107,7 @@ def run_classes(run: Run) -> int:
 @torch.no_grad()
 def generate(G: nn.Module, n: int, seed: int = 0, batch_size: int = 500,
              labels: torch.Tensor | None = None) -> torch.Tensor:
-    """n samples from G (eval mode) in the data's own space, noise seeded by ``seed``; CPU tensors.
+    """n samples from G (in eval mode, its own mode restored after) in the data's own space, noise seeded by ``seed``; CPU tensors.
 
     G may sit on any device; z is drawn on the CPU and moved there, so a seed gives the same
     noise everywhere.
@@ -128,13 +128,17 @@ def generate(G: nn.Module, n: int, seed: int = 0, batch_size: int = 500,
             raise GankitError(f"labels must lie in 0..{classes - 1}")
     gen = torch.Generator().manual_seed(seed)
     device = next(G.parameters()).device
+    training = G.training
     G.eval()
     out = []
-    for start in range(0, n, batch_size):
-        m = min(batch_size, n - start)
-        z = sample_noise(G, m, gen).to(device)
-        x = G(z) if labels is None else G(z, labels[start : start + m].to(device))
-        out.append(x.float().cpu())
+    try:
+        for start in range(0, n, batch_size):
+            m = min(batch_size, n - start)
+            z = sample_noise(G, m, gen).to(device)
+            x = G(z) if labels is None else G(z, labels[start : start + m].to(device))
+            out.append(x.float().cpu())
+    finally:
+        G.train(training)  # the caller's mode back (a training G stays in training)
     return torch.cat(out) if out else torch.empty(0)
 
 

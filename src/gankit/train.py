@@ -82,8 +82,9 @@ def micro_batches(player: nn.Module, m: int, parts: int):
     all-reduce (``no_sync``), so the ranks exchange the sum of the parts' gradients once.
 
     Each part's loss is divided by ``parts`` before its backward, so the summed gradient is the mean of
-    the parts' mean gradients: exactly what ``parts`` ranks of DDP compute (each part a rank's
-    slice, its gradient halved, the halves summed), bit for bit on the CPU.
+    the parts' mean gradients: what ``parts`` ranks of DDP compute (part r is rank r's slice, each
+    rank's gradient divided by their number, the all-reduce sums them), for two parts bit for bit on
+    the CPU at the ranks' thread count (with more, the all-reduce adds in another order).
     """
     n = m // parts
     ddp = isinstance(player, nn.parallel.DistributedDataParallel)

@@ -163,11 +163,12 @@ def resolve_kernels(cfg, shape: tuple[int, ...], device: torch.device, world: in
     candidates = [(layout, kernel) for layout in layouts for kernel in kernels]
     if len(candidates) == 1:
         return resolved(*candidates[0], "set")
-    path, key = cache_path(), _key(m, shape, cfg.data.batch_size)
+    rows = cfg.data.batch_size // cfg.train.micro_batches  # what G and D see at once
+    path, key = cache_path(), _key(m, shape, rows)
     entry = _read_cache(path).get(key)
     if isinstance(entry, dict) and (entry.get("memory_format"), entry.get("thin_deconv")) in candidates:
         return resolved(entry["memory_format"], entry["thin_deconv"], "cached")
-    times = time_candidates(m, shape, cfg.data.batch_size, candidates, num_classes)
+    times = time_candidates(m, shape, rows, candidates, num_classes)
     default = (DEFAULT[0] if DEFAULT[0] in layouts else layouts[0], DEFAULT[1] if DEFAULT[1] in kernels else kernels[0])
     choice = choose(times, candidates, default)
     _write_cache(path, key, {"memory_format": choice[0], "thin_deconv": choice[1], "seconds_per_pass": times,

@@ -73,5 +73,4 @@ def export_run(trainer, cfg: config_lib.Config, series: dict[str, list], run_dir
             f.write(json.dumps(row) + "\n")
     _write_samples(trainer, run_dir, trainer.step, None, _real_view(trainer))
     trainer.save_checkpoint(run_dir)
-    trainer.G.train()  # (sampling left G in eval mode; the next step sets it again anyway)
     return trainer.step
