@@ -249,9 +249,8 @@ def _evaluate(trainer: Trainer, step: int, metrics_path: Path, writer, ticker: w
     result = evaluate_generator(cfg, trainer.sampler, names, cfg.eval.num, seed=cfg.seed)
     with open(metrics_path, "a") as f:
         f.write(json.dumps({"step": step, "kind": "eval", **result}) + "\n")
-    for key, value in result.items():
-        if isinstance(value, (int, float)) and key != "n":
-            writer.add_scalar(f"eval/{key}", value, step)
+    for key, value in watch.numbers_of(result).items():
+        writer.add_scalar(f"eval/{key}", value, step)
     ticker.evaluated(step, result, cfg.eval.best)
     # (validate: with eval.best, every evaluation falls on a checkpoint step, saved right after this)
     if cfg.eval.best:

@@ -100,8 +100,14 @@ class Ticker:
 
     def evaluated(self, step: int, result: dict, key: str) -> None:
         """Remember an evaluation for the next rows: ``key``'s value, or every number when no key."""
-        numbers = {k: v for k, v in result.items() if isinstance(v, (int, float)) and k != "n"}
+        numbers = numbers_of(result)
         self.last_eval = {"step": step, **({key: numbers[key]} if key in numbers else numbers)}
+
+
+def numbers_of(result: dict) -> dict:
+    """The numbers of an evaluation's result: its int and float values, but not flags (bools) or the
+    sample count ``n``."""
+    return {k: v for k, v in result.items() if isinstance(v, (int, float)) and not isinstance(v, bool) and k != "n"}
 
 
 def improves(best: dict, result: dict, key: str, mode: str, step: int) -> bool:
@@ -112,9 +118,10 @@ def improves(best: dict, result: dict, key: str, mode: str, step: int) -> bool:
     """
     from gankit.errors import GankitError
 
-    value = result.get(key)
-    if not isinstance(value, (int, float)) or isinstance(value, bool):
-        have = ", ".join(k for k, v in result.items() if isinstance(v, (int, float)) and not isinstance(v, bool))
+    numbers = numbers_of(result)
+    value = numbers.get(key)
+    if value is None:
+        have = ", ".join(numbers)
         raise GankitError(f"eval.best: the evaluation has no number {key!r}; it has: {have}")
     if not math.isfinite(value):
         return False
