@@ -85,7 +85,7 @@ class TrainConfig:
     lr_decay: float = 1.0  # learning rates are multiplied by this after every step (the paper: 1/1.000004)
     lr_min: float = 0.0  # floor for the decayed learning rates
     on_nan: str = "stop"  # stop | rollback: what a NaN/Inf loss does
-    micro_batches: int = 1  # each minibatch of m in this many parts through G and D, gradients summed, one update (less memory; N parts = N ranks' step)
+    micro_batches: int = 1  # parts a minibatch goes through G and D in, gradients summed (less memory; = N ranks' step)
     threads: int = 0  # torch CPU threads (0: torch's default, one per core)
     device: str = "auto"  # auto (CUDA, else MPS, else CPU) | cpu | cuda | cuda:N | mps
     precision: str = "fp32"  # fp32 | bf16 | fp16: autocast of G and D (losses stay fp32; fp16 adds a GradScaler per player)
