@@ -53,8 +53,6 @@ def resolve(problem: str, overrides: dict[str, Any]) -> config_lib.Config:
     if cfg.model.family not in ("toy", "mlp") or cfg.model.conditional:
         raise GankitError(f"model.family: the lab trains the toy and mlp players, unconditional, not "
                           f"{cfg.model.family}{' ' + cfg.model.conditional if cfg.model.conditional else ''}")
-    if cfg.data.batch_size % cfg.model.pack:
-        raise GankitError(f"model.pack: {cfg.model.pack} does not divide data.batch_size={cfg.data.batch_size}")
     return cfg
 
 
