@@ -127,17 +127,21 @@ def test_the_issues_two_rank_command_is_one_process_in_two_parts_bit_for_bit(tmp
 
 def test_two_ranks_in_two_parts_each_train_one_process_in_four(tmp_path):
     # DDP and micro-batches together: each rank sums its two parts' gradients locally (no_sync) and the ranks
-    # exchange that sum once. Not bit for bit against four parts in one process ((a + b) + (c + d) against
-    # ((a + b) + c) + d), so with SGD, as above: float-close after 20 steps.
-    extra = ["--steps", "20", *SGD, "train.micro_batches=2"]
+    # exchange that sum once. Minibatch stddev (model.mbstd=4, groups strided over the rows D sees at once) makes
+    # the parts matter: 2 ranks x 2 parts of 64 rows is 4 parts of 64 in one process, not 2 parts of 128 (what
+    # ranks ignoring the setting would train). Not bit for bit against four parts in one process ((a + b) +
+    # (c + d) against ((a + b) + c) + d), so with SGD, as above: float-close after 20 steps.
+    extra = ["--steps", "20", *SGD, "train.micro_batches=2", "model.mbstd=4"]
     subprocess.run(torchrun(tmp_path / "ddp", *extra), check=True, capture_output=True, timeout=300)
-    sets = dict(item.split("=") for item in SGD[1:])
-    fit(config.resolve("ring8", {**sets, "train.micro_batches": 4, "train.steps": 20, "seed": 3}), tmp_path / "one")
-    single, ranks = players(tmp_path / "one"), players(tmp_path / "ddp")
-    for key in single:
-        assert_close(ranks[key], single[key], rtol=0, atol=1e-6)  # 7e-9 here
-    initial = Trainer(config.resolve("ring8", {"seed": 3})).G.state_dict()
-    assert max((single[f"generator/{key}"] - value).abs().max() for key, value in initial.items()) > 1e-3
+    sets = {**dict(item.split("=") for item in SGD[1:]), "model.mbstd": 4, "train.steps": 20, "seed": 3}
+    fit(config.resolve("ring8", {**sets, "train.micro_batches": 4}), tmp_path / "four")
+    fit(config.resolve("ring8", {**sets, "train.micro_batches": 2}), tmp_path / "two")
+    ranks, four, two = players(tmp_path / "ddp"), players(tmp_path / "four"), players(tmp_path / "two")
+    for key in four:
+        assert_close(ranks[key], four[key], rtol=0, atol=1e-6)
+    near = max(float((ranks[key] - four[key]).abs().max()) for key in four)
+    far = max(float((ranks[key] - two[key]).abs().max()) for key in four)
+    assert far > 1e-5 and far > 100 * near  # the parts did matter (4.1e-5 against 6.7e-8 here)
 
 
 def test_sigterm_to_torchrun_then_resume_is_bit_identical_to_an_uninterrupted_run(two_rank_run, preempted_run):

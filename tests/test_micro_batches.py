@@ -77,7 +77,31 @@ def test_parts_that_do_not_split_the_minibatch_are_one_line_naming_the_key(over,
         config.resolve("ring8", over)
 
 
-def test_parts_must_split_each_ranks_rows():
-    cfg = config.resolve("ring8", {"data.batch_size": 8, "train.micro_batches": 8})
-    with pytest.raises(GankitError, match=r"^train.micro_batches=8: must split each of the 2 processes' 4 rows"):
-        Trainer(cfg, shard=Shard(0, 2))
+@pytest.mark.parametrize("over, message", [
+    ({"data.batch_size": 8, "train.micro_batches": 8},
+     r"^train.micro_batches=8: must split each of the 2 processes' 4 rows of the minibatch evenly$"),
+    ({"data.batch_size": 64, "train.micro_batches": 4, "model.pack": 16, "model.clusters": 0},
+     r"^model.pack: pack=16 must divide the 8 rows D sees at once \(2 processes, train.micro_batches=4\)$"),
+    ({"data.batch_size": 64, "train.micro_batches": 2, "model.mbstd": 32},
+     r"^model.mbstd: group size 32 must divide the 16 inputs D sees at once \(2 processes, train.micro_batches=2, "
+     r"model.pack=1\)$"),
+])
+def test_parts_packs_and_groups_must_split_each_ranks_rows(over, message):
+    cfg = config.resolve("ring8", over)  # one process could train these
+    with pytest.raises(GankitError, match=message):
+        Trainer(cfg, shard=Shard(0, 2))  # (checked before any process group is needed)
+
+
+@pytest.mark.parametrize("parts", [0, 3])
+def test_a_step_refuses_parts_that_do_not_split_its_minibatch(parts):
+    t = Trainer(config.resolve("ring8", {"data.batch_size": 16}))
+    real, _ = t.batches.next()
+    with pytest.raises(GankitError, match=rf"^train.micro_batches={parts}: must split the 16 rows"):
+        discriminator_step(t.G, t.D, t.opt_D, real, t.noise, objective=t.objective, parts=parts)
+    with pytest.raises(GankitError, match=rf"^train.micro_batches={parts}: must split the 16 rows"):
+        generator_step(t.G, t.D, t.opt_G, 16, t.noise, objective=t.objective, parts=parts)
+
+
+def test_the_vae_trains_whole_minibatches_only():
+    with pytest.raises(GankitError, match=r"^train.micro_batches: train.method=vae needs the default here"):
+        config.resolve("mnist5k-vae", {"train.micro_batches": 2})

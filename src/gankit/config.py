@@ -350,9 +350,11 @@ def validate(cfg: Config) -> Config:
     if t.method == "vae":  # the ELBO's KL term is for a N(0, I) prior and an unconditional decoder
         for key, ok in (("model.noise", m.noise == "gaussian"), ("model.conditional", not m.conditional),
                         ("model.clusters", not m.clusters), ("train.ema", not t.ema),
-                        ("model.family", m.family in ("mlp", "paper-mlp", "dcgan"))):
+                        ("model.family", m.family in ("mlp", "paper-mlp", "dcgan")),
+                        ("train.micro_batches", t.micro_batches == 1)):
             _check(ok, key, f"train.method=vae needs the default here (a Gaussian, unconditional mlp, paper-mlp or "
-                            f"dcgan decoder without a weight average), got {getattr(m if key.startswith('model') else t, key.split('.')[1])!r}")
+                            f"dcgan decoder without a weight average, whole minibatches), got "
+                            f"{getattr(m if key.startswith('model') else t, key.split('.')[1])!r}")
     for key in ("every", "sample_every", "checkpoint_every", "grid", "keep"):
         _check(getattr(log, key) >= 1, f"log.{key}", f"must be >= 1, got {getattr(log, key)}")
     _check(cfg.eval.every >= 0, "eval.every", f"must be >= 0, got {cfg.eval.every}")

@@ -86,6 +86,8 @@ def micro_batches(player: nn.Module, m: int, parts: int):
     rank's gradient divided by their number, the all-reduce sums them), for two parts bit for bit on
     the CPU at the ranks' thread count (with more, the all-reduce adds in another order).
     """
+    if parts < 1 or m % parts:
+        raise GankitError(f"train.micro_batches={parts}: must split the {m} rows of the minibatch evenly")
     n = m // parts
     ddp = isinstance(player, nn.parallel.DistributedDataParallel)
     for i in range(parts):
@@ -270,6 +272,26 @@ def check_labelled(cfg: config_lib.Config, data: TensorData | ToyDistribution) -
     return data.num_classes
 
 
+def check_rows(cfg: config_lib.Config, world: int) -> None:
+    """The rows each process's D sees at once (m / processes / ``train.micro_batches``) must split
+    into its parts, packs and minibatch-stddev groups (config.validate checks one process).
+
+    Raises:
+        GankitError: one line naming the setting that does not divide them.
+    """
+    m, parts = cfg.data.batch_size // world, cfg.train.micro_batches
+    if m % parts:
+        raise GankitError(f"train.micro_batches={parts}: must split each of the {world} processes' {m} rows of the "
+                          f"minibatch evenly")
+    rows, pack, group = m // parts, cfg.model.pack, cfg.model.mbstd
+    why = f"({world} processes, train.micro_batches={parts})"
+    if rows % pack:
+        raise GankitError(f"model.pack: pack={pack} must divide the {rows} rows D sees at once {why}")
+    if group and (rows // pack) % group:
+        raise GankitError(f"model.mbstd: group size {group} must divide the {rows // pack} inputs D sees at once "
+                          f"{why[:-1]}, model.pack={pack})")
+
+
 class Trainer:
     """Everything one run holds: data stream, players, optimizers, RNGs and the step counter.
 
@@ -282,10 +304,7 @@ class Trainer:
     def __init__(self, cfg: config_lib.Config, data: TensorData | ToyDistribution | None = None, *,
                  shard: distributed.Shard = distributed.SINGLE, device: torch.device | None = None):
         self.cfg, self.shard = cfg, shard
-        rows = cfg.data.batch_size // shard.world
-        if rows % cfg.train.micro_batches:
-            raise GankitError(f"train.micro_batches={cfg.train.micro_batches}: must split each of the {shard.world} "
-                              f"processes' {rows} rows of the minibatch evenly")
+        check_rows(cfg, shard.world)
         self.device = device if device is not None else distributed.resolve_device(cfg.train.device, shard)
         if cfg.train.threads:
             torch.set_num_threads(cfg.train.threads)
