@@ -206,7 +206,7 @@ def test_nan_loss_stops_naming_step_and_player(tmp_path):
 
 
 def test_sgd_schedule_follows_the_paper():
-    from gankit.train import schedule
+    from gankit.optimizers import schedule
 
     t = config.resolve("mnist-mlp").train
     per_epoch = 4000 // 100  # mnist5k's training split in minibatches of 100

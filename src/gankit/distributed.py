@@ -9,6 +9,8 @@ the same on one process and on N (PyTorch's own DDP examples keep that shape):
   noise and label generators draw every global batch of m on every rank from the same
   seeded generators and keep their slice, so N ranks compute one process's step up to the
   order of floating-point sums (DESIGN.md, "Distributed").
+- ``check_rows`` refuses a minibatch whose per-process slice does not split into its parts
+  (``train.micro_batches``), packs and minibatch-stddev groups (one line naming the setting).
 - ``wrap`` puts a player in DistributedDataParallel (gradients averaged over ranks);
   ``unwrap`` gives the plain module back for sampling, averaging and checkpoints.
 - ``agree`` turns per-rank numbers into one value all ranks act on (the logged losses, the
@@ -108,6 +110,27 @@ def setup(device_name: str, batch_size: int) -> tuple[Shard, torch.device]:
         else:
             dist.init_process_group("gloo")
     return shard, device
+
+
+def check_rows(cfg, world: int) -> None:
+    """The rows each process's D sees at once (m / processes / ``train.micro_batches``) must split
+    into its parts, packs and minibatch-stddev groups of the Config ``cfg`` (``gankit.config.validate``
+    checks them for one process).
+
+    Raises:
+        GankitError: one line naming the setting that does not divide them.
+    """
+    m, parts = cfg.data.batch_size // world, cfg.train.micro_batches
+    if m % parts:
+        raise GankitError(f"train.micro_batches={parts}: must split each of the {world} processes' {m} rows of the "
+                          f"minibatch evenly")
+    rows, pack, group = m // parts, cfg.model.pack, cfg.model.mbstd
+    why = f"({world} processes, train.micro_batches={parts})"
+    if rows % pack:
+        raise GankitError(f"model.pack: pack={pack} must divide the {rows} rows D sees at once {why}")
+    if group and (rows // pack) % group:
+        raise GankitError(f"model.mbstd: group size {group} must divide the {rows // pack} inputs D sees at once "
+                          f"{why[:-1]}, model.pack={pack})")
 
 
 def teardown() -> None:

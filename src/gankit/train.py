@@ -10,7 +10,6 @@ run directory is ``gankit.loop.fit``.
 from __future__ import annotations
 
 import contextlib
-import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,6 +23,7 @@ from gankit.errors import GankitError
 from gankit.models import build, sample_noise
 from gankit.models.clusters import cluster_code, cluster_of, set_clusters
 from gankit.objectives import Objective, build_objective
+from gankit.optimizers import make_optimizers, schedule, set_hyper
 from gankit.precision import FP32, Precision
 from gankit.runs import generate
 from gankit.tuning import resolve_kernels
@@ -218,43 +218,6 @@ def train_step(G: nn.Module, D: nn.Module, opt_G: torch.optim.Optimizer, opt_D: 
     return StepStats(d_loss_v, g_loss_v, d_real, d_fake)
 
 
-def make_optimizers(cfg: config_lib.TrainConfig, G: nn.Module, D: nn.Module):
-    """(opt_G, opt_D): Adam(lr, (beta1, beta2)) or SGD(lr, momentum) per ``cfg.optimizer``.
-
-    On the CPU and CUDA the update is one fused kernel over all of a player's parameters
-    (``fused=True``): the same update as the per-parameter loop, in 40% less time on the CPU
-    (docs/BENCHMARKS.md), which matters for small nets whose steps are short.
-    """
-    device = next(G.parameters()).device.type
-    fused = {"fused": True} if device in ("cpu", "cuda") else {}
-    if cfg.optimizer == "adam":
-        return (torch.optim.Adam(G.parameters(), lr=cfg.lr_g, betas=(cfg.beta1, cfg.beta2), **fused),
-                torch.optim.Adam(D.parameters(), lr=cfg.lr_d, betas=(cfg.beta1, cfg.beta2), **fused))
-    return (torch.optim.SGD(G.parameters(), lr=cfg.lr_g, momentum=cfg.momentum, **fused),
-            torch.optim.SGD(D.parameters(), lr=cfg.lr_d, momentum=cfg.momentum, **fused))
-
-
-def schedule(cfg: config_lib.TrainConfig, step: int, batches_per_epoch: float = math.inf) -> tuple[float, float, float]:
-    """(lr_g, lr_d, momentum) before ``step`` (0-based): the paper's exponential learning-rate
-    decay with a floor, and momentum rising linearly from ``momentum`` to ``momentum_final``
-    over ``momentum_steps`` steps, or over ``momentum_epochs`` epochs of ``batches_per_epoch``
-    minibatches when that is set (the paper's code: 250 epochs, pylearn2's MomentumAdjustor)."""
-    decay = cfg.lr_decay ** step
-    rise = cfg.momentum_steps
-    if cfg.momentum_epochs > 0 and math.isfinite(batches_per_epoch):
-        rise = max(1.0, cfg.momentum_epochs * batches_per_epoch)
-    frac = min(1.0, step / rise)
-    momentum = cfg.momentum + frac * (cfg.momentum_final - cfg.momentum)
-    return max(cfg.lr_g * decay, cfg.lr_min), max(cfg.lr_d * decay, cfg.lr_min), momentum
-
-
-def _set_hyper(opt: torch.optim.Optimizer, lr: float, momentum: float | None) -> None:
-    for group in opt.param_groups:
-        group["lr"] = lr
-        if momentum is not None:
-            group["momentum"] = momentum
-
-
 def check_labelled(cfg: config_lib.Config, data: TensorData | ToyDistribution) -> int:
     """The number of classes a conditional model is built for (0 for an unconditional one).
 
@@ -272,26 +235,6 @@ def check_labelled(cfg: config_lib.Config, data: TensorData | ToyDistribution) -
     return data.num_classes
 
 
-def check_rows(cfg: config_lib.Config, world: int) -> None:
-    """The rows each process's D sees at once (m / processes / ``train.micro_batches``) must split
-    into its parts, packs and minibatch-stddev groups (config.validate checks one process).
-
-    Raises:
-        GankitError: one line naming the setting that does not divide them.
-    """
-    m, parts = cfg.data.batch_size // world, cfg.train.micro_batches
-    if m % parts:
-        raise GankitError(f"train.micro_batches={parts}: must split each of the {world} processes' {m} rows of the "
-                          f"minibatch evenly")
-    rows, pack, group = m // parts, cfg.model.pack, cfg.model.mbstd
-    why = f"({world} processes, train.micro_batches={parts})"
-    if rows % pack:
-        raise GankitError(f"model.pack: pack={pack} must divide the {rows} rows D sees at once {why}")
-    if group and (rows // pack) % group:
-        raise GankitError(f"model.mbstd: group size {group} must divide the {rows // pack} inputs D sees at once "
-                          f"{why[:-1]}, model.pack={pack})")
-
-
 class Trainer:
     """Everything one run holds: data stream, players, optimizers, RNGs and the step counter.
 
@@ -304,7 +247,7 @@ class Trainer:
     def __init__(self, cfg: config_lib.Config, data: TensorData | ToyDistribution | None = None, *,
                  shard: distributed.Shard = distributed.SINGLE, device: torch.device | None = None):
         self.cfg, self.shard = cfg, shard
-        check_rows(cfg, shard.world)
+        distributed.check_rows(cfg, shard.world)
         self.device = device if device is not None else distributed.resolve_device(cfg.train.device, shard)
         if cfg.train.threads:
             torch.set_num_threads(cfg.train.threads)
@@ -352,8 +295,8 @@ class Trainer:
         t = self.cfg.train
         lr_g, lr_d, momentum = schedule(t, self.step, self.batches.batches_per_epoch)
         sgd_momentum = momentum if t.optimizer == "sgd" else None
-        _set_hyper(self.opt_G, lr_g * self.lr_scale, sgd_momentum)
-        _set_hyper(self.opt_D, lr_d * self.lr_scale, sgd_momentum)
+        set_hyper(self.opt_G, lr_g * self.lr_scale, sgd_momentum)
+        set_hyper(self.opt_D, lr_d * self.lr_scale, sgd_momentum)
         self.G.train()
         self.D.train()
         return self.objective.at(self.step)

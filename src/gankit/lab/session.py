@@ -40,8 +40,9 @@ from gankit.lab.views import View
 from gankit.lab.files import export_run, save_points
 from gankit.loop import check_finite
 from gankit.objectives import build_objective
+from gankit.optimizers import make_optimizers
 from gankit.precision import Precision
-from gankit.train import StepStats, Trainer, discriminator_step, generator_step, make_optimizers
+from gankit.train import StepStats, Trainer, discriminator_step, generator_step
 
 SERIES = ("step", "d_loss", "g_loss", "d_real", "d_fake", "g_grad", "jsd_d")
 MAX_POINTS = 4000  # per series; past it every other point is dropped and the stride doubles
